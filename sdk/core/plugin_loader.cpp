@@ -65,41 +65,47 @@ PluginReport PluginLoader::load(const std::filesystem::path& file) {
     return refuse("already loaded");
   void* handle = ::dlopen(report.file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) return refuse(std::string("cannot load the library: ") + ::dlerror());
+  // The message is built (from the library's strings) before the library is unloaded.
+  auto unloadAndRefuse = [&](std::string why) {
+    ::dlclose(handle);
+    return refuse(std::move(why));
+  };
   auto entry = reinterpret_cast<PresencePluginEntry>(::dlsym(handle, PRESENCE_PLUGIN_ENTRY_NAME));
   if (!entry) {
-    ::dlclose(handle);
-    return refuse("not a Presence plugin: it exports no '" PRESENCE_PLUGIN_ENTRY_NAME "'");
+    return unloadAndRefuse("not a Presence plugin: it exports no '" PRESENCE_PLUGIN_ENTRY_NAME "'");
   }
   const PresencePluginInfo* info = entry();
   if (!info) {
-    ::dlclose(handle);
-    return refuse("its entry point returned no plugin information");
+    return unloadAndRefuse("its entry point returned no plugin information");
   }
   report.name = text(info->name);
   report.version = text(info->version);
   // Only the ABI version is read before the rest of the struct is trusted.
   if (info->abi_version != host_.abiVersion) {
-    ::dlclose(handle);
-    return refuse("refused: plugin ABI version " + std::to_string(info->abi_version) + ", host expects " +
+    return unloadAndRefuse("refused: plugin ABI version " + std::to_string(info->abi_version) + ", host expects " +
                   std::to_string(host_.abiVersion));
   }
   if (auto mismatch = handshakeMismatch(*info, host_); !mismatch.empty()) {
-    ::dlclose(handle);
-    return refuse("refused: " + mismatch);
+    return unloadAndRefuse("refused: " + mismatch);
   }
-  NodeRegistry staged;
-  char error[1024] = {0};
-  if (info->register_nodes(&staged, error, sizeof error) != 0) {
-    ::dlclose(handle);
-    return refuse(std::string("registering its nodes failed: ") + error);
+  std::string failure;
+  {
+    // The staged entries hold factories whose code lives in the library: they must be gone
+    // before the library may be unloaded.
+    NodeRegistry staged;
+    char error[1024] = {0};
+    if (info->register_nodes(&staged, error, sizeof error) != 0) {
+      failure = std::string("registering its nodes failed: ") + error;
+    } else {
+      try {
+        registry_.merge(staged, report.file.string());
+        for (const auto* d : staged.all()) report.nodes.push_back(d->id);
+      } catch (const std::exception& e) {
+        failure = std::string("refused: ") + e.what();
+      }
+    }
   }
-  try {
-    registry_.merge(staged, report.file.string());
-  } catch (const std::exception& e) {
-    ::dlclose(handle);
-    return refuse(std::string("refused: ") + e.what());
-  }
-  for (const auto* d : staged.all()) report.nodes.push_back(d->id);
+  if (!failure.empty()) return unloadAndRefuse(failure);
   report.loaded = true;
   loadedFiles_.push_back(report.file);
   reports_.push_back(report);
@@ -127,17 +133,18 @@ std::vector<PluginReport> PluginLoader::loadAll(const std::vector<std::filesyste
 
 std::vector<std::filesystem::path> PluginLoader::defaultSearchPath() {
   std::vector<std::filesystem::path> folders;
-  if (const char* env = std::getenv("PRESENCE_PLUGIN_PATH")) {
-    std::stringstream list(env);
-    std::string item;
-    while (std::getline(list, item, ':'))
-      if (!item.empty()) folders.emplace_back(item);
-  }
+  // The SDK's own plugins first: a third-party library cannot take over a built-in node id.
   Dl_info info{};
   if (::dladdr(reinterpret_cast<void*>(&PluginLoader::defaultSearchPath), &info) && info.dli_fname) {
     std::error_code ec;
     auto lib = std::filesystem::canonical(info.dli_fname, ec);
     if (!ec) folders.push_back(lib.parent_path() / "presence" / "plugins");
+  }
+  if (const char* env = std::getenv("PRESENCE_PLUGIN_PATH")) {
+    std::stringstream list(env);
+    std::string item;
+    while (std::getline(list, item, ':'))
+      if (!item.empty()) folders.emplace_back(item);
   }
   return folders;
 }

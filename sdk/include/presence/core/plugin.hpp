@@ -42,7 +42,10 @@ inline const char* compilerAbiTag() {
 #ifndef PRESENCE_PLUGIN_TORCH_VERSION
 #define PRESENCE_PLUGIN_TORCH_VERSION ""
 #endif
-/// Tests define this to build a deliberately mismatched plugin.
+/// Tests define these to build deliberately mismatched plugins.
+#ifndef PRESENCE_PLUGIN_SDK_VERSION
+#define PRESENCE_PLUGIN_SDK_VERSION PRESENCE_VERSION_STRING
+#endif
 #ifndef PRESENCE_PLUGIN_ABI_VERSION_OVERRIDE
 #define PRESENCE_PLUGIN_ABI_VERSION_OVERRIDE PRESENCE_PLUGIN_ABI_VERSION
 #endif
@@ -71,7 +74,7 @@ inline const char* compilerAbiTag() {
   }                                                                                               \
   extern "C" PRESENCE_PLUGIN_EXPORT const PresencePluginInfo* presence_plugin_entry(void) {       \
     static const PresencePluginInfo info = {                                                      \
-        PRESENCE_PLUGIN_ABI_VERSION_OVERRIDE, PRESENCE_VERSION_STRING,                            \
+        PRESENCE_PLUGIN_ABI_VERSION_OVERRIDE, PRESENCE_PLUGIN_SDK_VERSION,                          \
         PRESENCE_PLUGIN_TORCH_VERSION,        ::presence::core::compilerAbiTag(),                \
         PLUGIN_NAME,                          PLUGIN_VERSION,                                     \
         &presencePluginRegisterC_};                                                               \

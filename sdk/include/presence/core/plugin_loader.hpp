@@ -42,8 +42,9 @@ class PluginLoader {
   /// Every `*.so` in the folders, in order; folders that do not exist are skipped.
   std::vector<PluginReport> loadAll(const std::vector<std::filesystem::path>& folders);
 
-  /// PRESENCE_PLUGIN_PATH (colon-separated) first, then `presence/plugins` next to the
-  /// library that holds the SDK core (the build tree and an installed prefix look alike).
+  /// `presence/plugins` next to the library that holds the SDK core first (the build tree and an
+  /// installed prefix look alike), then PRESENCE_PLUGIN_PATH (colon-separated). Built-ins load
+  /// first so that no third-party library can take over a built-in node id.
   static std::vector<std::filesystem::path> defaultSearchPath();
 
   const std::vector<PluginReport>& reports() const { return reports_; }

@@ -1,0 +1,253 @@
+// The `presence` command as CI uses it: exit codes, JSON events, diagnostics, Ctrl-C.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "child_process.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using presence::testing::ChildProcess;
+using presence::testing::ChildResult;
+using presence::testing::runChild;
+
+const std::string kPresence = PRESENCE_CLI_PATH;
+const std::string kTestPlugins = std::string("PRESENCE_PLUGIN_PATH=") + PRESENCE_TEST_PLUGIN_DIR;
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("presence-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "out");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return dir_ / name;
+  }
+  ChildResult presence(std::vector<std::string> args, std::vector<std::string> env = {kTestPlugins}) {
+    args.insert(args.begin(), kPresence);
+    return runChild(args, env, dir_ / "logs");
+  }
+  std::vector<std::string> filesIn(const fs::path& folder) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::recursive_directory_iterator(folder)) names.push_back(e.path().filename().string());
+    return names;
+  }
+
+  fs::path dir_;
+};
+
+const char* kGoodGraph = R"({
+  "format": "presence-graph", "version": 1, "name": "good",
+  "nodes": {
+    "two":  {"type": "presence.float_value", "params": {"value": 2}},
+    "math": {"type": "presence.float_math", "inputs": {"a": "two.value"}, "params": {"value_b": 3, "operation": "multiply"}},
+    "note": {"type": "presence.test_write_text", "inputs": {"after": "math.result"}, "params": {"text": "result"}}
+  }
+})";
+
+TEST_F(Cli, RunWritesOutputsAndReportsJsonEvents) {
+  const auto graph = write("good.json", kGoodGraph);
+  const auto r = presence({"run", graph.string(), "--out", (dir_ / "out").string(), "--events", "json"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::vector<nlohmann::json> events;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events.front()["event"], "run_started");
+  EXPECT_EQ(events.front()["total"], 3);
+  EXPECT_EQ(events.back()["event"], "run_finished");
+  EXPECT_EQ(events.back()["message"], "succeeded");
+  int finished = 0;
+  for (const auto& e : events) finished += e["event"] == "finished";
+  EXPECT_EQ(finished, 3);
+  std::ifstream note(dir_ / "out" / "note.txt");
+  std::string text;
+  std::getline(note, text);
+  EXPECT_EQ(text, "result 6");
+}
+
+TEST_F(Cli, TextRunSummarisesTheFilesWritten) {
+  const auto graph = write("good.json", kGoodGraph);
+  const auto r = presence({"run", graph.string(), "--out", (dir_ / "out").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("Files written:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((dir_ / "out" / "note.txt").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Run succeeded: 3 executed"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, SetOverridesAParameter) {
+  const auto graph = write("good.json", kGoodGraph);
+  auto r = presence({"run", graph.string(), "--out", (dir_ / "out").string(), "--set", "math.operation=subtract",
+                     "--set", "two.value=10"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::ifstream note(dir_ / "out" / "note.txt");
+  std::string text;
+  std::getline(note, text);
+  EXPECT_EQ(text, "result 7");
+  r = presence({"run", graph.string(), "--set", "nobody.value=1"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("no node 'nobody'"), std::string::npos) << r.err;
+  r = presence({"run", graph.string(), "--set", "math.operation=modulo"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("node 'math', parameter 'operation': 'modulo' is not one of"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, AFailingNodeExitsWithOneAndNamesTheNode) {
+  const auto graph = write("fail.json", R"({"format": "presence-graph", "version": 1, "nodes": {
+    "boom": {"type": "presence.test_fail", "params": {"message": "the disk is on fire"}},
+    "note": {"type": "presence.test_write_text", "inputs": {"after": "boom.value"}}}})");
+  const auto r = presence({"run", graph.string(), "--out", (dir_ / "out").string(), "--events", "json"});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find("node 'boom'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the disk is on fire"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find(R"("event":"failed")"), std::string::npos) << r.out;
+  EXPECT_TRUE(filesIn(dir_ / "out").empty());
+}
+
+struct BadGraph {
+  const char* name;
+  const char* text;
+  std::vector<std::string> expected;  // each must appear in stderr
+};
+
+TEST_F(Cli, InvalidGraphsExitWithTwoAndSayWhereAndWhy) {
+  const std::vector<BadGraph> cases = {
+      {"unknown_param", R"({"format":"presence-graph","version":1,"nodes":{"a":{"type":"presence.float_value","params":{"valu":1}}}})",
+       {"node 'a', parameter 'valu'", "has no parameter 'valu'"}},
+      {"cycle", R"({"format":"presence-graph","version":1,"nodes":{
+         "a":{"type":"presence.float_math","inputs":{"a":"b.result"}},
+         "b":{"type":"presence.float_math","inputs":{"a":"a.result"}}}})",
+       {"cycle"}},
+      {"type_mismatch", R"({"format":"presence-graph","version":1,"nodes":{
+         "n":{"type":"presence.int_value"},
+         "m":{"type":"presence.float_math","inputs":{"a":"n.value"}}}})",
+       {"node 'm', port 'a'", "expects FLOAT but 'n.value' gives INT"}},
+      {"unknown_type", R"({"format":"presence-graph","version":1,"nodes":{"x":{"type":"presence.teleport"}}})",
+       {"node 'x'", "unknown node type 'presence.teleport'"}},
+      {"malformed", "{\"format\": \"presence-graph\",\n \"version\": 1,\n \"nodes\": {\"a\": }\n}",
+       {"malformed.json:3:", "malformed JSON"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto graph = write(std::string(c.name) + ".json", c.text);
+    for (const std::string command : {"run", "validate"}) {
+      std::vector<std::string> args{command, graph.string()};
+      if (command == "run") args.insert(args.end(), {"--out", (dir_ / "out").string()});
+      const auto r = presence(args);
+      EXPECT_EQ(r.exitCode, 2) << command << ": " << r.err;
+      for (const auto& text : c.expected) EXPECT_NE(r.err.find(text), std::string::npos) << command << ": " << r.err;
+    }
+  }
+  EXPECT_TRUE(filesIn(dir_ / "out").empty());
+  const auto missing = presence({"run", (dir_ / "no_such_graph.json").string()});
+  EXPECT_EQ(missing.exitCode, 2);
+  EXPECT_NE(missing.err.find("no_such_graph.json"), std::string::npos) << missing.err;
+}
+
+TEST_F(Cli, ValidateJsonListsEveryProblem) {
+  const auto graph = write("bad.json", R"({"format":"presence-graph","version":1,"nodes":{
+    "a":{"type":"presence.float_value","params":{"value":"high"}},
+    "b":{"type":"presence.float_math","inputs":{"a":"ghost.value"},"params":{"operation":"mod"}}}})");
+  const auto r = presence({"validate", graph.string(), "--json"});
+  EXPECT_EQ(r.exitCode, 2);
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(report["valid"].get<bool>());
+  std::set<std::string> codes;
+  for (const auto& d : report["diagnostics"]) codes.insert(d["code"].get<std::string>());
+  EXPECT_EQ(codes, (std::set<std::string>{"bad-param", "dangling-link"}));
+  EXPECT_EQ(report["diagnostics"].size(), 3u);
+}
+
+TEST_F(Cli, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(presence({}).exitCode, 2);
+  EXPECT_EQ(presence({"run"}).exitCode, 2);
+  EXPECT_EQ(presence({"run", "x.json", "--events", "xml"}).exitCode, 2);
+  EXPECT_EQ(presence({"frobnicate"}).exitCode, 2);
+  EXPECT_EQ(presence({"--help"}).exitCode, 0);
+}
+
+TEST_F(Cli, CtrlCCancelsCleanlyWithExit130AndNoOutput) {
+  const auto graph = write("slow.json", R"({"format": "presence-graph", "version": 1, "nodes": {
+    "sleep": {"type": "presence.test_sleep", "params": {"seconds": 60}},
+    "note": {"type": "presence.test_write_text", "inputs": {"after": "sleep.value"}}}})");
+  ChildProcess child({kPresence, "run", graph.string(), "--out", (dir_ / "out").string(), "--events", "json"},
+                     {kTestPlugins}, dir_ / "logs");
+  ASSERT_TRUE(child.started());
+  ASSERT_TRUE(child.waitForOutput(R"("event":"progress")", std::chrono::seconds(20))) << child.stdoutSoFar();
+  const auto start = std::chrono::steady_clock::now();
+  child.signal(SIGINT);
+  const auto r = child.wait();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exitCode, 130) << r.err;
+  EXPECT_LT(seconds, 10.0) << "the node stops at its next check";
+  EXPECT_NE(r.out.find(R"("event":"cancelled")"), std::string::npos) << r.out;
+  EXPECT_TRUE(filesIn(dir_ / "out").empty());
+}
+
+TEST_F(Cli, NodesListsDescribesAndRefusesUnknownNodes) {
+  auto r = presence({"nodes", "--json"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::set<std::string> ids;
+  for (const auto& d : nlohmann::json::parse(r.out)) ids.insert(d["id"].get<std::string>());
+  EXPECT_TRUE(ids.count("presence.float_math"));
+  EXPECT_TRUE(ids.count("presence.test_sleep"));
+  r = presence({"describe", "presence.float_math"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("operation : ENUM = \"add\""), std::string::npos) << r.out;
+  r = presence({"describe", "PresenceFloatMath", "--json"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["id"], "presence.float_math");
+  r = presence({"describe", "presence.nothing"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("unknown node type 'presence.nothing'"), std::string::npos);
+}
+
+TEST_F(Cli, ImportsAComfyPromptThatThenRuns) {
+  const auto prompt = write("prompt.json", R"({
+    "1": {"class_type": "PresenceFloatValue", "inputs": {"value": 4.5}, "_meta": {"title": "Four and a half"}},
+    "2": {"class_type": "PresenceFloatMath", "inputs": {"a": ["1", 0], "value_b": 2, "operation": "multiply"}},
+    "3": {"class_type": "PresenceTestWriteText", "inputs": {"after": ["2", 0], "text": "comfy"}}})");
+  auto r = presence({"import-comfy", prompt.string(), "-o", (dir_ / "imported.json").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  r = presence({"run", (dir_ / "imported.json").string(), "--out", (dir_ / "out").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::ifstream note(dir_ / "out" / "note.txt");
+  std::string text;
+  std::getline(note, text);
+  EXPECT_EQ(text, "comfy 9");
+
+  const auto bad = write("bad_prompt.json", R"({"1": {"class_type": "KSampler", "inputs": {}}})");
+  r = presence({"import-comfy", bad.string()});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("unknown ComfyUI class 'KSampler'"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ARefusedPluginIsReportedAndTheRestStillWorks) {
+  const auto r = presence({"nodes"}, {std::string("PRESENCE_PLUGIN_PATH=") + PRESENCE_BAD_PLUGIN_DIR});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("plugin ABI version 99, host expects 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("presence.float_math"), std::string::npos);
+  // A library claiming a built-in id is the one refused; the built-in keeps it.
+  EXPECT_NE(r.err.find("'presence.float_value' is already registered by"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("presence.float_value"), std::string::npos);
+}
+
+TEST_F(Cli, NodeReferenceInDocsIsUpToDate) {
+  // Only the built-in libraries: no PRESENCE_PLUGIN_PATH.
+  const auto r = presence({"nodes", "--markdown"}, {"PRESENCE_PLUGIN_PATH="});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::ifstream in(std::string(PRESENCE_SOURCE_DIR) + "/docs/nodes.md");
+  std::stringstream committed;
+  committed << in.rdbuf();
+  EXPECT_TRUE(committed.str() == r.out)
+      << "docs/nodes.md is stale: regenerate it with `build/release/bin/presence nodes --markdown > docs/nodes.md`";
+}
+
+}  // namespace
