@@ -1,8 +1,9 @@
 #include "presence/core/validation.hpp"
 
-#include <functional>
+#include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace presence::core {
 
@@ -30,10 +31,18 @@ nlohmann::json resolvedParams(const GraphNode& node, const NodeDescriptor& descr
 
 Diagnostics validateGraph(const Graph& graph, const NodeRegistry& registry) {
   Diagnostics out;
-  std::map<std::string, const NodeDescriptor*> descriptors;
-  std::set<std::string> ids;
+  // Indexed once: links and the cycle search look nodes up by id (linear search made large
+  // graphs quadratic).
+  std::unordered_map<std::string_view, const GraphNode*> byId;
+  std::unordered_map<std::string_view, const NodeDescriptor*> descriptors;
+  byId.reserve(graph.nodes.size());
+  descriptors.reserve(graph.nodes.size());
+  auto findNode = [&](std::string_view id) -> const GraphNode* {
+    auto it = byId.find(id);
+    return it == byId.end() ? nullptr : it->second;
+  };
   for (const auto& node : graph.nodes) {
-    if (!ids.insert(node.id).second) out.push_back(diag("duplicate-node", node.id, "node id is used twice"));
+    if (!byId.emplace(node.id, &node).second) out.push_back(diag("duplicate-node", node.id, "node id is used twice"));
     const NodeDescriptor* d = registry.find(node.type);
     if (!d) {
       out.push_back(diag("unknown-node-type", node.id, "unknown node type '" + node.type + "'"));
@@ -74,7 +83,7 @@ Diagnostics validateGraph(const Graph& graph, const NodeRegistry& registry) {
         e.port = port;
         out.push_back(std::move(e));
       }
-      const GraphNode* source = graph.find(link.node);
+      const GraphNode* source = findNode(link.node);
       if (!source) {
         auto e = diag("dangling-link", node.id, "links to '" + link.toString() + "' but the graph has no node '" + link.node + "'");
         e.port = port;
@@ -99,39 +108,49 @@ Diagnostics validateGraph(const Graph& graph, const NodeRegistry& registry) {
       }
     }
   }
-  // Cycles: depth-first search over links; report each cycle once with its path.
-  std::map<std::string, int> state;  // 0 new, 1 on stack, 2 done
-  std::vector<std::string> stack;
+  // Cycles: iterative depth-first search over links (deep chains must not exhaust the stack);
+  // each cycle is reported once, with its path.
+  std::unordered_map<std::string_view, int> state;  // 0 new, 1 on the path, 2 done
   std::set<std::set<std::string>> reported;
-  std::function<void(const GraphNode&)> visit = [&](const GraphNode& node) {
-    state[node.id] = 1;
-    stack.push_back(node.id);
-    for (const auto& [port, link] : node.inputs) {
-      const GraphNode* source = graph.find(link.node);
+  struct Frame {
+    const GraphNode* node;
+    std::map<std::string, Link>::const_iterator next;
+  };
+  for (const auto& root : graph.nodes) {
+    if (state[root.id] != 0) continue;
+    std::vector<Frame> path{{&root, root.inputs.begin()}};
+    state[root.id] = 1;
+    while (!path.empty()) {
+      Frame& top = path.back();
+      if (top.next == top.node->inputs.end()) {
+        state[top.node->id] = 2;
+        path.pop_back();
+        continue;
+      }
+      const GraphNode* source = findNode((top.next++)->second.node);
       if (!source) continue;
-      if (state[source->id] == 1) {
-        auto begin = std::find(stack.begin(), stack.end(), source->id);
-        std::set<std::string> members(begin, stack.end());
-        if (reported.insert(members).second) {
-          std::string path;
-          for (auto it = begin; it != stack.end(); ++it) path += *it + " <- ";
-          path += source->id;
-          out.push_back(diag("cycle", source->id, "the graph has a cycle: " + path));
+      int& mark = state[source->id];
+      if (mark == 0) {
+        mark = 1;
+        path.push_back({source, source->inputs.begin()});
+      } else if (mark == 1) {
+        auto begin = std::find_if(path.begin(), path.end(), [&](const Frame& f) { return f.node == source; });
+        std::set<std::string> members;
+        std::string text;
+        for (auto it = begin; it != path.end(); ++it) {
+          members.insert(it->node->id);
+          text += it->node->id + " <- ";
         }
-      } else if (state[source->id] == 0) {
-        visit(*source);
+        if (reported.insert(members).second)
+          out.push_back(diag("cycle", source->id, "the graph has a cycle: " + text + source->id));
       }
     }
-    stack.pop_back();
-    state[node.id] = 2;
-  };
-  for (const auto& node : graph.nodes)
-    if (state[node.id] == 0) visit(node);
+  }
   // Requested outputs must name existing nodes and ports.
   for (const auto& o : graph.outputs) {
     const auto dot = o.rfind('.');
     const std::string nodeId = dot == std::string::npos ? o : o.substr(0, dot);
-    const GraphNode* node = graph.find(nodeId);
+    const GraphNode* node = findNode(nodeId);
     if (!node) {
       out.push_back(diag("unknown-output", nodeId, "requested output '" + o + "' names no node of the graph"));
       continue;
