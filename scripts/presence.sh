@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The README's two commands:
+#   bash scripts/presence.sh main   install Debian packages, build, run the main job
+#   bash scripts/presence.sh test   install Debian packages, build, run every test
+# Run as root on Debian 12 (or as a user with the packages already installed).
+set -euo pipefail
+
+mode=${1:-}
+case "$mode" in
+  main|test) ;;
+  *) echo "usage: bash scripts/presence.sh main|test" >&2; exit 2 ;;
+esac
+cd "$(dirname "$0")/.."
+
+packages=(
+  # toolchain
+  cmake ninja-build g++ ccache pkg-config
+  # sdk/core
+  nlohmann-json3-dev libtbb-dev libxxhash-dev libcli11-dev
+  # nodes/media
+  libopenimageio-dev libopenexr-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+  libswscale-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${#missing[@]} Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing packages and not root; run as root or install them: ${missing[*]}" >&2
+    exit 2
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+echo "== configuring and building (build/release)"
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+cmake --preset release >/dev/null
+cmake --build --preset release -- -j"$(nproc)"
+
+if [ "$mode" = main ]; then
+  out=out/media_roundtrip
+  echo "== main job: build/release/bin/presence run samples/graphs/media_roundtrip.json --out $out"
+  exec build/release/bin/presence run samples/graphs/media_roundtrip.json --out "$out"
+else
+  echo "== tests"
+  exec ctest --preset release
+fi
