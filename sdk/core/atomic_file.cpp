@@ -47,6 +47,12 @@ const std::filesystem::path& AtomicFileSet::add(std::filesystem::path target) {
 }
 
 void AtomicFileSet::commitAll() {
+  // All or nothing: refuse before renaming anything when a member was never written.
+  for (auto& f : files_) {
+    std::error_code ec;
+    if (!std::filesystem::exists(f->tempPath(), ec))
+      throw Error("nothing was written to '" + f->target().string() + "'");
+  }
   for (auto& f : files_) f->commit();
 }
 

@@ -23,7 +23,9 @@ GraphLoadResult importComfyPrompt(const nlohmann::json& prompt, const NodeRegist
   GraphLoadResult result;
   auto& diags = result.diagnostics;
   // The web UI's "save (API)" sometimes wraps the prompt: {"prompt": {...}}.
-  const nlohmann::json& nodes = prompt.contains("prompt") && prompt["prompt"].is_object() ? prompt["prompt"] : prompt;
+  const bool wrapped = prompt.is_object() && prompt.contains("prompt") && prompt["prompt"].is_object() &&
+                       !prompt["prompt"].contains("class_type");
+  const nlohmann::json& nodes = wrapped ? prompt["prompt"] : prompt;
   if (!nodes.is_object()) {
     diags.push_back(diag(file, "bad-prompt", "", "a ComfyUI API prompt is a JSON object of nodes by id"));
     return result;
@@ -98,7 +100,9 @@ GraphLoadResult importComfyPromptText(std::string_view text, const NodeRegistry&
     d.code = "malformed-json";
     d.file = fileName;
     std::tie(d.line, d.column) = lineColumnAt(text, e.byte > 0 ? e.byte - 1 : 0);
-    d.message = std::string("malformed JSON: ") + e.what();
+    const std::string what = e.what();
+    const auto colon = what.find(": ", what.find("parse error"));
+    d.message = "malformed JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2));
     result.diagnostics.push_back(std::move(d));
     return result;
   }

@@ -1,6 +1,7 @@
 #include "presence/core/descriptor.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <set>
 #include <sstream>
 
@@ -34,10 +35,16 @@ std::string checkParamValue(const ParamSpec& spec, const nlohmann::json& value) 
   double numeric = 0.0;
   switch (spec.type) {
     case ParamType::Int:
-      if (value.is_number_integer()) {
+      if (value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t(INT64_MAX)) {
+        return value.dump() + " is too large for an integer parameter";
+      } else if (value.is_number_integer()) {
         numeric = value.get<double>();
-      } else if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
+      } else if (value.is_number_float() && std::isfinite(value.get<double>()) &&
+                 std::floor(value.get<double>()) == value.get<double>()) {
         numeric = value.get<double>();  // 3.0 written by a tool is fine
+        // NodeContext::paramInt reads an std::int64_t: 2^63 and beyond do not fit.
+        if (numeric < -9223372036854775808.0 || numeric >= 9223372036854775808.0)
+          return value.dump() + " is too large for an integer parameter";
       } else {
         return "must be an integer, got " + value.dump();
       }

@@ -5,6 +5,7 @@
 #include <tbb/task_arena.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <unordered_map>
@@ -95,6 +96,7 @@ class RunState {
   std::atomic<bool> stop_{false};
   std::mutex resultMutex_;
   std::atomic<int> executed_{0};
+  std::vector<Event> cachedEvents_;  ///< found by plan(), reported once the run has started
 };
 
 class RunState::Context final : public NodeContext {
@@ -238,18 +240,27 @@ bool RunState::plan(RunResult& result) {
   }
   // Which nodes were asked for.
   const auto& requested = !options_.outputs.empty() ? options_.outputs : graph_.outputs;
+  bool requestsOk = true;
   for (const auto& o : requested) {
     const auto dot = o.rfind('.');
-    auto it = index.find(dot == std::string::npos ? std::string_view(o) : std::string_view(o).substr(0, dot));
+    const std::string nodeId = dot == std::string::npos ? o : o.substr(0, dot);
+    auto it = index.find(nodeId);
+    Diagnostic d;
+    d.code = "unknown-output";
+    d.node = nodeId;
     if (it == index.end()) {
-      Diagnostic d;
-      d.code = "unknown-output";
       d.message = "requested output '" + o + "' names no node of the graph";
-      result.diagnostics.push_back(std::move(d));
-      return false;
+    } else if (dot != std::string::npos && !states_[it->second]->descriptor->findOutput(o.substr(dot + 1))) {
+      d.port = o.substr(dot + 1);
+      d.message = "requested output '" + o + "': '" + states_[it->second]->descriptor->id + "' has no such output";
+    } else {
+      states_[it->second]->requested = true;
+      continue;
     }
-    states_[it->second]->requested = true;
+    result.diagnostics.push_back(std::move(d));
+    requestsOk = false;
   }
+  if (!requestsOk) return false;
   if (requested.empty()) {
     bool any = false;
     for (auto& s : states_) any |= (s->requested = s->descriptor->sideEffects);
@@ -296,7 +307,7 @@ bool RunState::plan(RunResult& result) {
         e.kind = EventKind::Cached;
         e.node = s.node->id;
         e.nodeType = s.descriptor->id;
-        emit(std::move(e));
+        cachedEvents_.push_back(std::move(e));  // emitted after RunStarted
         continue;
       }
     }
@@ -378,8 +389,11 @@ void RunState::executeNode(int index, RunResult& result) {
   e.kind = EventKind::Finished;
   emit(e);
   // Inputs no longer needed by anyone in this run are released (the cache keeps its share).
+  // plan() counted this node once per source, however many of its inputs that source feeds.
+  std::vector<int> released;
   for (int src : s.sourceNode) {
-    if (src < 0) continue;
+    if (src < 0 || std::find(released.begin(), released.end(), src) != released.end()) continue;
+    released.push_back(src);
     NodeState& source = *states_[src];
     if (source.pendingConsumers.fetch_sub(1) == 1 && !source.requested) source.outputs.assign(source.outputs.size(), Value());
   }
@@ -388,15 +402,17 @@ void RunState::executeNode(int index, RunResult& result) {
 RunResult RunState::run() {
   RunResult result;
   const auto start = Clock::now();
+  auto finishInvalid = [&] {
+    result.status = RunStatus::Invalid;
+    Event e;
+    e.kind = EventKind::RunFinished;
+    e.message = std::string(toString(result.status));
+    emit(std::move(e));
+    return result;
+  };
   result.diagnostics = validateGraph(graph_, executor_.registry());
-  if (hasErrors(result.diagnostics)) {
-    result.status = RunStatus::Invalid;
-    return result;
-  }
-  if (!plan(result)) {
-    result.status = RunStatus::Invalid;
-    return result;
-  }
+  if (hasErrors(result.diagnostics)) return finishInvalid();
+  if (!plan(result)) return finishInvalid();
   std::vector<int> roots;
   int toExecute = 0;
   for (int n : order_) {
@@ -410,6 +426,7 @@ RunResult RunState::run() {
     e.total = toExecute;
     emit(std::move(e));
   }
+  for (auto& e : cachedEvents_) emit(std::move(e));
   auto body = [&](int n, tbb::feeder<int>& feeder) {
     executeNode(n, result);
     if (!states_[n]->done) return;

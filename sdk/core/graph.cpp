@@ -1,6 +1,7 @@
 #include "presence/core/graph.hpp"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "presence/core/atomic_file.hpp"
@@ -80,8 +81,20 @@ GraphLoadResult parseGraph(std::string_view text, const std::string& fileName) {
   GraphLoadResult result;
   auto& diags = result.diagnostics;
   nlohmann::ordered_json root;
+  // A JSON object keeps one of two equal keys silently; two nodes with one id must not vanish that
+  // way. Node ids are the keys at depth 2 under the top-level key "nodes".
+  std::string topKey;
+  std::set<std::string> nodeIds, duplicateIds;
+  auto watchKeys = [&](int depth, nlohmann::ordered_json::parse_event_t event, nlohmann::ordered_json& parsed) {
+    if (event == nlohmann::ordered_json::parse_event_t::key) {
+      if (depth == 1) topKey = parsed.get<std::string>();
+      else if (depth == 2 && topKey == "nodes" && !nodeIds.insert(parsed.get<std::string>()).second)
+        duplicateIds.insert(parsed.get<std::string>());
+    }
+    return true;
+  };
   try {
-    root = nlohmann::ordered_json::parse(text);
+    root = nlohmann::ordered_json::parse(text, watchKeys);
   } catch (const nlohmann::json::parse_error& e) {
     auto d = problem(fileName, "malformed-json", "", "");
     auto [line, column] = lineColumnAt(text, e.byte > 0 ? e.byte - 1 : 0);
@@ -115,10 +128,16 @@ GraphLoadResult parseGraph(std::string_view text, const std::string& fileName) {
       diags.push_back(problem(fileName, "bad-graph", "", "unknown top-level field '" + key + "'"));
   }
   Graph& graph = result.graph;
+  if (root.contains("metadata")) {
+    if (root["metadata"].is_object()) graph.metadata = root["metadata"];
+    else diags.push_back(problem(fileName, "bad-graph", "", "field 'metadata' must be an object"));
+  }
   if (root.contains("name")) {
     if (root["name"].is_string()) graph.name = root["name"].get<std::string>();
     else diags.push_back(problem(fileName, "bad-graph", "", "field 'name' must be a string"));
   }
+  for (const auto& id : duplicateIds)
+    diags.push_back(problem(fileName, "duplicate-node", id, "node id is used twice; ids must be unique"));
   if (!root.contains("nodes") || !root["nodes"].is_object()) {
     diags.push_back(problem(fileName, "bad-graph", "", "field 'nodes' (an object of nodes by id) is missing"));
   } else {
@@ -216,6 +235,7 @@ std::string serializeGraph(const Graph& graph) {
   }
   root["nodes"] = std::move(nodes);
   if (!graph.outputs.empty()) root["outputs"] = graph.outputs;
+  if (!graph.metadata.empty()) root["metadata"] = graph.metadata;
   return root.dump(2) + "\n";
 }
 

@@ -80,6 +80,7 @@ std::size_t NodeRegistry::size() const {
 namespace presence::core {
 
 void NodeRegistry::merge(const NodeRegistry& staged, const std::string& origin) {
+  if (&staged == this) throw Error("a registry cannot be merged into itself");
   std::scoped_lock lock(mutex_, staged.mutex_);
   for (const auto& [id, entry] : staged.entries_) {
     if (auto it = entries_.find(id); it != entries_.end())

@@ -24,7 +24,10 @@ nlohmann::json resolvedParams(const GraphNode& node, const NodeDescriptor& descr
   nlohmann::json params = nlohmann::json::object();
   for (const auto& spec : descriptor.params) {
     auto it = node.params.find(spec.name);
-    params[spec.name] = it != node.params.end() ? nlohmann::json(*it) : spec.defaultValue;
+    nlohmann::json value = it != node.params.end() ? nlohmann::json(*it) : spec.defaultValue;
+    // 3.0 written by a tool is the integer 3: same value, same cache key.
+    if (spec.type == ParamType::Int && value.is_number_float()) value = static_cast<std::int64_t>(value.get<double>());
+    params[spec.name] = std::move(value);
   }
   return params;
 }

@@ -39,6 +39,9 @@ class Graph {
   /// effects (savers), else every node no other node consumes.
   std::vector<std::string> outputs;
   std::filesystem::path directory;  ///< folder the graph was loaded from (relative paths)
+  /// Free-form data hosts keep with the graph (an editor's node positions, notes); the SDK
+  /// never reads it and saves it back unchanged.
+  nlohmann::ordered_json metadata = nlohmann::ordered_json::object();
 
   GraphNode* find(std::string_view id);
   const GraphNode* find(std::string_view id) const;
