@@ -251,3 +251,19 @@ TEST_F(Cli, NodeReferenceInDocsIsUpToDate) {
 }
 
 }  // namespace
+
+// Every graph shipped in samples/graphs runs headless through the built-in plugins, as the
+// README's main command runs one, and writes at least one file.
+TEST_F(Cli, EverySampleGraphRuns) {
+  int graphs = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(PRESENCE_SOURCE_DIR) / "samples/graphs")) {
+    if (entry.path().extension() != ".json") continue;
+    ++graphs;
+    const fs::path out = dir_ / "out" / entry.path().stem();
+    const auto r = presence({"run", entry.path().string(), "--out", out.string()}, {"PRESENCE_PLUGIN_PATH="});
+    EXPECT_EQ(r.exitCode, 0) << entry.path() << "\n" << r.err;
+    EXPECT_NE(r.err.find("Run succeeded"), std::string::npos) << entry.path() << "\n" << r.err;
+    EXPECT_TRUE(fs::exists(out) && !filesIn(out).empty()) << entry.path() << " wrote nothing";
+  }
+  EXPECT_GE(graphs, 2);
+}
