@@ -20,6 +20,9 @@ packages=(
   # nodes/media
   libopenimageio-dev libopenexr-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   libswscale-dev
+  # sdk/runtime, sdk/models (LibTorch; OpenBLAS's threaded build, or float32 matrix products
+  # fall back to the reference BLAS and run about 30x slower)
+  libtorch-dev libopenblas0-pthread
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )
