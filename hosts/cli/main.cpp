@@ -15,6 +15,7 @@
 #include "presence/core/plugin_loader.hpp"
 #include "presence/core/validation.hpp"
 #include "presence/core/version.hpp"
+#include "models_command.hpp"
 #include "progress_display.hpp"
 
 namespace {
@@ -239,12 +240,20 @@ int main(int argc, char** argv) {
 
   auto* plugins = app.add_subcommand("plugins", "List the plugin folders searched and the plugins loaded or refused.");
 
+  auto* models = app.add_subcommand("models", "List the model presets, or print one preset's parameter manifest.");
+  std::string manifestPreset;
+  models->add_option("--manifest", manifestPreset,
+                     "Print every parameter of this preset (name, shape, dtype, role), one a line, without "
+                     "allocating weights");
+  models->add_flag("--json", json, "Print as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitInvalid;
   }
+  if (*models) return presence::cli::modelsCommand(manifestPreset, json);
   try {
     Host host;
     if (*run) return runCommand(host, graphFile, sets, outDir, events, outputs);

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "child_process.hpp"
 
 namespace {
@@ -266,4 +268,39 @@ TEST_F(Cli, EverySampleGraphRuns) {
     EXPECT_TRUE(fs::exists(out) && !filesIn(out).empty()) << entry.path() << " wrote nothing";
   }
   EXPECT_GE(graphs, 2);
+}
+
+TEST_F(Cli, ModelsListsPresetsWithThePublicCounts) {
+  const auto r = presence({"models", "--json"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto list = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> byName;
+  for (const auto& m : list) byName[m["name"]] = m;
+  ASSERT_TRUE(byName.count("iap") && byName.count("ovi") && byName.count("small") && byName.count("tiny")) << r.out;
+  EXPECT_EQ(byName["iap"]["tensors"], 3693);
+  EXPECT_EQ(byName["iap"]["parameters"], 21480155348LL);
+  EXPECT_EQ(byName["ovi"]["tensors"], 2073);
+  EXPECT_EQ(byName["ovi"]["parameters"], 11660753108LL);
+}
+
+// The full-size manifest is printed from the config alone: under a 1 GB address-space limit
+// (the weights are 43 GB) it still prints every parameter, one a line.
+TEST_F(Cli, FullSizeManifestNeedsNoWeights) {
+  const auto r = runChild({"/bin/sh", "-c", "ulimit -v 1000000 && exec \"$0\" models --manifest iap", kPresence}, {},
+                          dir_ / "logs");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::istringstream lines(r.out);
+  int count = 0;
+  std::string line, first;
+  while (std::getline(lines, line)) {
+    if (count++ == 0) first = line;
+  }
+  EXPECT_EQ(count, 3694);  // 3693 public tensors + our identity-embedding table
+  EXPECT_EQ(first, "video_model.patch_embedding.weight\t[3072, 48, 1, 2, 2]\tbf16\tforward");
+  EXPECT_NE(r.out.find("video_model.blocks.29.self_attn.q_prime.weight\t[3072, 3072]\tbf16\tforward\n"),
+            std::string::npos);
+
+  const auto bad = presence({"models", "--manifest", "huge"});
+  EXPECT_EQ(bad.exitCode, 2);
+  EXPECT_NE(bad.err.find("unknown DiT preset 'huge' (known: iap, ovi, small, tiny)"), std::string::npos) << bad.err;
 }
