@@ -16,8 +16,9 @@ enum class GuidanceKind {
 /// (sampling/guidance.hpp); the denoiser maps them onto its conditioning.
 struct GuidancePass {
   GuidanceKind kind = GuidanceKind::Conditional;
-  /// Skip-layer guidance: indices of the blocks whose cross-modal fusion this pass skips
-  /// (the released pipeline skips block 11 in the negative pass). Empty: skip nothing.
+  /// Skip-layer guidance: indices of the blocks this pass skips entirely, in both towers and for
+  /// the reference tokens too (the released pipeline's negative pass skips fusion block 11:
+  /// `if i == slg_layer: continue`). Empty: skip nothing.
   std::vector<int> skipLayers;
   /// Run without the voice-reference tokens (the released negative pass drops the voices and
   /// keeps the faces).
