@@ -1,0 +1,45 @@
+#include "presence/runtime/model_key.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "presence/core/error.hpp"
+
+namespace presence::runtime {
+
+ModelKey& ModelKey::file(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(path, ec);
+  if (ec) throw core::InputError("cannot resolve '" + path.string() + "': " + ec.message());
+  absolute = absolute.lexically_normal();
+  const auto size = std::filesystem::file_size(absolute, ec);
+  if (ec) throw core::InputError("cannot read weights '" + path.string() + "': " + ec.message());
+  const auto mtime = std::filesystem::last_write_time(absolute, ec);
+  if (ec) throw core::InputError("cannot read weights '" + path.string() + "': " + ec.message());
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
+  files_.push_back({absolute.string(), size, static_cast<long long>(ns)});
+  return *this;
+}
+
+ModelKey& ModelKey::files(const std::vector<std::filesystem::path>& paths) {
+  for (const auto& p : paths) file(p);
+  return *this;
+}
+
+ModelKey& ModelKey::set(std::string_view name, std::string_view value) {
+  settings_.insert_or_assign(std::string(name), std::string(value));
+  return *this;
+}
+
+std::string ModelKey::str() const {
+  nlohmann::ordered_json j;
+  j["kind"] = kind_;
+  auto& files = j["files"] = nlohmann::ordered_json::array();
+  for (const auto& f : files_) files.push_back({f.path, f.size, f.mtimeNs});
+  auto& settings = j["settings"] = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : settings_) settings[k] = v;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace presence::runtime
