@@ -1,5 +1,6 @@
 #include "presence/models/dit/checkpoint_names.hpp"
 
+#include <algorithm>
 #include <sstream>
 #include <unordered_map>
 
@@ -57,6 +58,7 @@ CheckpointPlan planCheckpointLoad(const Manifest& manifest, const std::vector<Ch
 
   CheckpointPlan plan;
   std::vector<bool> provided(manifest.parameters.size(), false);
+  std::vector<std::pair<size_t, std::string>> misshaped;  // reported in manifest order
   for (const auto& t : tensors) {
     const auto it = byName.find(canonicalCheckpointName(t.name));
     if (it == byName.end()) {
@@ -69,8 +71,8 @@ CheckpointPlan planCheckpointLoad(const Manifest& manifest, const std::vector<Ch
       continue;
     }
     if (t.shape != p.shape) {
-      plan.misshaped.push_back(p.name + ": file " + shapeText(t.shape) + " but the model expects " +
-                               shapeText(p.shape));
+      misshaped.emplace_back(it->second, p.name + ": file " + shapeText(t.shape) + " but the model expects " +
+                                             shapeText(p.shape));
       provided[it->second] = true;
       continue;
     }
@@ -99,6 +101,8 @@ CheckpointPlan planCheckpointLoad(const Manifest& manifest, const std::vector<Ch
     }
     plan.missing.push_back(p.name);
   }
+  std::sort(misshaped.begin(), misshaped.end());
+  for (auto& entry : misshaped) plan.misshaped.push_back(std::move(entry.second));
   return plan;
 }
 

@@ -78,7 +78,7 @@ class TowerManifest {
       linear(b + "cross_attn.v_fusion", d, d);
       add(b + "cross_attn.pre_attn_norm_fusion.weight", {d}, "ones");
       add(b + "cross_attn.pre_attn_norm_fusion.bias", {d}, "zeros");
-      add(b + "cross_attn.norm_k_fusion.weight", {d}, "ones");
+      if (t_.qkNorm) add(b + "cross_attn.norm_k_fusion.weight", {d}, "ones");
     }
     linear(b + "ffn.0", t_.ffnDim, d);
     linear(b + "ffn.2", d, t_.ffnDim);

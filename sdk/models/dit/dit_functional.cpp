@@ -1,0 +1,155 @@
+#include "presence/models/dit/dit_functional.hpp"
+
+#include <torch/version.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "dit_attention.hpp"
+#include "presence/core/error.hpp"
+
+namespace presence::models::dit {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw core::Error("DiT: " + what); }
+
+}  // namespace
+
+at::Tensor sinusoidalEmbedding(int64_t dim, const at::Tensor& t) {
+  if (dim <= 0 || dim % 2 != 0)
+    fail("sinusoidal embedding dim must be positive and even, got " + std::to_string(dim));
+  const int64_t half = dim / 2;
+  const auto f64 = at::TensorOptions().dtype(at::kDouble).device(t.device());
+  const at::Tensor position = t.reshape({-1}).to(at::kDouble);
+  // torch.pow(10000, -arange(half) / half)
+  const at::Tensor freqs = at::pow(10000.0, -at::arange(half, f64).div(static_cast<double>(half)));
+  const at::Tensor sinusoid = at::outer(position, freqs);
+  return at::cat({at::cos(sinusoid), at::sin(sinusoid)}, 1);
+}
+
+at::Tensor ropeFrequencies(int64_t pairs, double theta) {
+  if (pairs <= 0) fail("RoPE needs at least one pair");
+  // rope_params(max_len, dim = 2·pairs): 1 / theta^(arange(0, dim, 2) / dim)
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor exponent = at::arange(0, 2 * pairs, 2, f64).div(static_cast<double>(2 * pairs));
+  return at::pow(theta, exponent).reciprocal();
+}
+
+at::Tensor ropeAngles(const TowerConfig& tower, const at::Tensor& positions) {
+  const int64_t pairs = tower.ropePairs();
+  const int64_t tPairs = tower.ropeTimePairs();
+  const at::Tensor pos = positions.to(at::kDouble);
+  const at::Tensor ft = ropeFrequencies(tPairs, tower.ropeTheta).to(pos.device());
+  if (tower.isVideo()) {
+    if (pos.dim() < 1 || pos.size(-1) != 3) fail("video RoPE positions must end in (f, h, w)");
+    const int64_t sPairs = tower.ropeSpacePairs();
+    const at::Tensor fs = ropeFrequencies(sPairs, tower.ropeTheta).to(pos.device());
+    return at::cat({pos.select(-1, 0).unsqueeze(-1) * ft, pos.select(-1, 1).unsqueeze(-1) * fs,
+                    pos.select(-1, 2).unsqueeze(-1) * fs},
+                   -1);
+  }
+  at::Tensor rotated = pos.unsqueeze(-1) * (ft * tower.temporalRopeScale);
+  if (pairs == tPairs) return rotated;
+  std::vector<int64_t> restShape(pos.sizes().begin(), pos.sizes().end());
+  restShape.push_back(pairs - tPairs);
+  return at::cat({rotated, at::zeros(restShape, rotated.options())}, -1);
+}
+
+at::Tensor gridPositions(int64_t frames, int64_t height, int64_t width, int64_t frameOffset) {
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor f =
+      at::arange(frameOffset, frameOffset + frames, f64).view({frames, 1, 1}).expand({frames, height, width});
+  const at::Tensor h = at::arange(height, f64).view({1, height, 1}).expand({frames, height, width});
+  const at::Tensor w = at::arange(width, f64).view({1, 1, width}).expand({frames, height, width});
+  return at::stack({f, h, w}, -1).reshape({frames * height * width, 3});
+}
+
+RopeTable ropeTable(const at::Tensor& angles, const at::Device& device, bool roundResultToBf16) {
+  at::Tensor a = angles.to(at::kDouble);
+  if (a.dim() == 2) a = a.unsqueeze(0);
+  if (a.dim() != 3) fail("RoPE angles must be [L, P] or [B, L, P]");
+  RopeTable table;
+  // torch.polar(ones, angles) in float64, then complex64 for the multiply.
+  table.rotation = at::polar(at::ones_like(a), a).to(at::kComplexFloat).to(device).unsqueeze(2);
+  table.roundResultToBf16 = roundResultToBf16;
+  return table;
+}
+
+at::Tensor applyRope(const at::Tensor& x, const RopeTable& table) {
+  if (x.dim() != 4) fail("RoPE input must be [B, L, heads, headDim]");
+  const int64_t pairs = x.size(3) / 2;
+  if (x.size(3) % 2 != 0 || table.rotation.size(3) != pairs || table.rotation.size(1) != x.size(1))
+    fail("RoPE table [" + std::to_string(table.rotation.size(1)) + " tokens, " +
+         std::to_string(table.rotation.size(3)) + " pairs] does not fit input of " +
+         std::to_string(x.size(1)) + " tokens, head dim " + std::to_string(x.size(3)));
+  // view_as_complex(x.float().reshape(..., pairs, 2)) * exp(i·angle), as rope_apply does.
+  const at::Tensor z =
+      at::view_as_complex(x.to(at::kFloat).reshape({x.size(0), x.size(1), x.size(2), pairs, 2}).contiguous());
+  at::Tensor out = at::view_as_real(z * table.rotation).flatten(3);
+  if (table.roundResultToBf16) out = out.to(at::kBFloat16);
+  return out.to(x.scalar_type());
+}
+
+at::Tensor patchify(const at::Tensor& video, const std::array<int64_t, 3>& patch) {
+  if (video.dim() != 5) fail("patchify needs [B, C, F, H, W]");
+  const int64_t b = video.size(0), c = video.size(1);
+  const auto [pt, ph, pw] = patch;
+  if (video.size(2) % pt || video.size(3) % ph || video.size(4) % pw)
+    fail("latent size is not a multiple of the patch");
+  const int64_t f = video.size(2) / pt, h = video.size(3) / ph, w = video.size(4) / pw;
+  // [B, C, f, p, h, q, w, r] -> [B, f, h, w, p, q, r, C]
+  return video.reshape({b, c, f, pt, h, ph, w, pw})
+      .permute({0, 2, 4, 6, 3, 5, 7, 1})
+      .reshape({b, f * h * w, pt * ph * pw * c});
+}
+
+at::Tensor unpatchify(const at::Tensor& tokens, const std::array<int64_t, 3>& grid,
+                      const std::array<int64_t, 3>& patch, int64_t channels) {
+  const auto [f, h, w] = grid;
+  const auto [pt, ph, pw] = patch;
+  if (tokens.dim() != 3 || tokens.size(1) < f * h * w || tokens.size(2) != pt * ph * pw * channels)
+    fail("unpatchify: tokens do not match the grid and patch");
+  const int64_t b = tokens.size(0);
+  // u[:prod(grid)].view(f, h, w, p, q, r, c); einsum('fhwpqrc->cfphqwr')
+  return tokens.narrow(1, 0, f * h * w)
+      .reshape({b, f, h, w, pt, ph, pw, channels})
+      .permute({0, 7, 1, 4, 2, 5, 3, 6})
+      .reshape({b, channels, f * pt, h * ph, w * pw});
+}
+
+namespace detail {
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+#if TORCH_VERSION_MAJOR >= 2
+  const at::Tensor kk = k.scalar_type() == q.scalar_type() ? k : k.to(q.scalar_type());
+  const at::Tensor vv = v.scalar_type() == q.scalar_type() ? v : v.to(q.scalar_type());
+  if (mask.defined()) return at::scaled_dot_product_attention(q, kk, vv, mask);
+  return at::scaled_dot_product_attention(q, kk, vv);
+#else
+  // Explicit math in float32, over blocks of queries so the score matrix stays small.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  const at::Tensor qs = q.to(at::kFloat) * scale;  // scale the (smaller) queries, not the scores
+  const at::Tensor kt = k.to(at::kFloat).transpose(-2, -1);
+  const at::Tensor vf = v.to(at::kFloat);
+  const at::Tensor keep = mask.defined() ? mask.expand({q.size(0), q.size(1), q.size(2), k.size(2)}) : mask;
+  const int64_t lq = q.size(2);
+  const int64_t perQuery = std::max<int64_t>(1, q.size(0) * q.size(1) * k.size(2));
+  const int64_t block = std::clamp<int64_t>((int64_t{64} << 20) / perQuery, 1, lq);
+  std::vector<at::Tensor> outs;
+  for (int64_t start = 0; start < lq; start += block) {
+    const int64_t n = std::min(block, lq - start);
+    at::Tensor scores = at::matmul(qs.narrow(2, start, n), kt);
+    if (keep.defined())
+      scores =
+          scores.masked_fill(keep.narrow(2, start, n).logical_not(), -std::numeric_limits<float>::infinity());
+    outs.push_back(at::matmul(at::softmax(scores, -1), vf));
+  }
+  return (outs.size() == 1 ? outs[0] : at::cat(outs, 2)).to(q.scalar_type());
+#endif
+}
+
+}  // namespace detail
+}  // namespace presence::models::dit
