@@ -202,6 +202,8 @@ TEST(Safetensors, CorruptedFilesAreRefusedWithTheFileAndTheProblem) {
       {"huge-length.safetensors", safetensorsBytes(ok, data24, INT64_MAX), "is larger than"},
       {"invalid-json.safetensors", safetensorsBytes("{\"a\": [1, 2", ""), "not valid JSON"},
       {"not-utf8.safetensors", safetensorsBytes("{\"\xff\":1}", ""), "not valid JSON"},
+      // Found by the fuzzer: a number no double holds made nlohmann-json throw out_of_range.
+      {"number-out-of-range.safetensors", safetensorsBytes(R"({"s":{"dtype":2E624}})", ""), "not valid JSON"},
       {"array-json.safetensors", safetensorsBytes("[1, 2, 3]", ""), "not a JSON object (it is array)"},
       {"string-json.safetensors", safetensorsBytes("\"hello\"", ""), "not a JSON object"},
       {"entry-not-object.safetensors", safetensorsBytes(header("7"), ""), "tensor 'a': entry is not an object"},
