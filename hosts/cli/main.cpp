@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -202,6 +205,13 @@ int pluginsCommand(Host& host) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+  // Model nodes allocate and free the same large activation buffers every step; by default glibc
+  // gives them back to the kernel and faults them in again, which doubles a CPU sampler step
+  // (docs/benchmarks.md). Keep them. The environment (MALLOC_*_) still overrides.
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   CLI::App app{"presence: run, validate and describe Presence node graphs headless.\n"
                "Exit codes: 0 success, 1 a node failed, 2 invalid graph or usage, 130 cancelled."};
   app.set_version_flag("--version", std::string("presence ") + PRESENCE_VERSION_STRING);
