@@ -74,8 +74,10 @@ class TowerManifest {
     }
     attention(b + "cross_attn.", "", ParameterRole::Forward, "");
     if (c_.fusion) {
-      linear(b + "cross_attn.k_fusion", d, d);
-      linear(b + "cross_attn.v_fusion", d, d);
+      // The released FusionModel.init_weights scales the video tower's fusion projections by 0.1.
+      const std::string fusionInit = t_.isVideo() ? "xavier_uniform_0.1" : "xavier_uniform";
+      linear(b + "cross_attn.k_fusion", d, d, fusionInit);
+      linear(b + "cross_attn.v_fusion", d, d, fusionInit);
       add(b + "cross_attn.pre_attn_norm_fusion.weight", {d}, "ones");
       add(b + "cross_attn.pre_attn_norm_fusion.bias", {d}, "zeros");
       if (t_.qkNorm) add(b + "cross_attn.norm_k_fusion.weight", {d}, "ones");

@@ -77,11 +77,21 @@ at::Tensor DitWeights::initialise(const ParameterSpec& spec, uint64_t seed, at::
     t = at::zeros(spec.shape, cpu);
   } else if (kind == "ones") {
     t = at::ones(spec.shape, cpu);
-  } else if (kind == "xavier_uniform") {
-    // torch.nn.init.xavier_uniform_ on weight.flatten(1): fan_out = shape[0], fan_in = the rest.
+  } else if (kind.rfind("xavier_uniform", 0) == 0) {
+    // torch.nn.init.xavier_uniform_ on weight.flatten(1): fan_out = shape[0], fan_in = the rest;
+    // "xavier_uniform_<s>" scales the result by s afterwards.
+    double scale = 1.0;
+    if (kind.size() > 14) {
+      if (kind[14] != '_') throw core::Error("DiT weights: unknown init '" + kind + "' for " + spec.name);
+      try {
+        scale = std::stod(kind.substr(15));
+      } catch (const std::exception&) {
+        throw core::Error("DiT weights: unknown init '" + kind + "' for " + spec.name);
+      }
+    }
     const int64_t fanOut = spec.shape.empty() ? 1 : spec.shape[0];
     const int64_t fanIn = fanOut > 0 ? spec.numel() / fanOut : 0;
-    const double bound = std::sqrt(6.0 / static_cast<double>(fanIn + fanOut));
+    const double bound = scale * std::sqrt(6.0 / static_cast<double>(fanIn + fanOut));
     t = at::empty(spec.shape, cpu).uniform_(-bound, bound, gen);
   } else if (kind == "modulation") {
     // nn.Parameter(torch.randn(1, n, dim) / dim**0.5)

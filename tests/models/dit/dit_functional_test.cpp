@@ -199,6 +199,11 @@ TEST(DitWeights, InitialisationKinds) {
   EXPECT_NEAR(q.std().item<double>(), bound / std::sqrt(3.0), 0.05 * bound);
   const at::Tensor pe = w.get("video_model.patch_embedding.weight");  // [64, 16, 1, 2, 2]: fan_in 64
   EXPECT_LE(pe.abs().max().item<double>(), std::sqrt(6.0 / (64 + 64)));
+  // The released init scales the video tower's fusion projections by 0.1, not the audio tower's.
+  EXPECT_LE(w.get("video_model.blocks.0.cross_attn.k_fusion.weight").abs().max().item<double>(), 0.1 * bound);
+  EXPECT_NEAR(w.get("video_model.blocks.0.cross_attn.v_fusion.weight").std().item<double>(),
+              0.1 * bound / std::sqrt(3.0), 0.005 * bound);
+  EXPECT_GT(w.get("audio_model.blocks.0.cross_attn.k_fusion.weight").abs().max().item<double>(), 0.5 * bound);
   const at::Tensor mod = w.get("audio_model.blocks.1.modulation");  // randn / sqrt(dim)
   EXPECT_NEAR(mod.std().item<double>(), 1.0 / 8.0, 0.02);
   EXPECT_NEAR(w.get("video_model.text_embedding.0.weight").std().item<double>(), 0.02, 0.002);

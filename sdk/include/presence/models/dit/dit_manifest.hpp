@@ -27,7 +27,8 @@ struct ParameterSpec {
   ParameterRole role = ParameterRole::Forward;
   /// For a `_prime` weight: the ordinary twin it is copied from when a checkpoint lacks it.
   std::string twin;
-  /// What it is initialised to when no checkpoint provides it ("normal", "zeros", "ones").
+  /// What it is initialised to when no checkpoint provides it: "xavier_uniform[_<scale>]",
+  /// "normal[_<std>]", "zeros", "ones", or "modulation" (randn / sqrt(dim)).
   std::string init = "normal";
 
   int64_t numel() const;
