@@ -23,6 +23,8 @@ packages=(
   # sdk/runtime, sdk/models (LibTorch; OpenBLAS's threaded build, or float32 matrix products
   # fall back to the reference BLAS and run about 30x slower)
   libtorch-dev libopenblas0-pthread
+  # sdk/models/text (UMT5 tokenizer)
+  libsentencepiece-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )
