@@ -2,9 +2,10 @@
 // each file of the seed corpus, then a fixed number of deterministic mutations of them (bit and
 // byte flips, truncations, header-length rewrites, spliced JSON), through LLVMFuzzerTestOneInput.
 // Usage: fuzz_driver CORPUS_DIR [ITERATIONS]
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
-#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -74,9 +75,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const long iterations = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 20000;
-  std::vector<std::vector<std::uint8_t>> corpus;
+  // Sorted, so the mutations are the same on every machine whatever order the folder lists in.
+  std::vector<std::filesystem::path> seeds;
   for (const auto& entry : std::filesystem::directory_iterator(argv[1]))
-    if (entry.is_regular_file()) corpus.push_back(readFile(entry.path()));
+    if (entry.is_regular_file()) seeds.push_back(entry.path());
+  std::sort(seeds.begin(), seeds.end());
+  std::vector<std::vector<std::uint8_t>> corpus;
+  for (const auto& seed : seeds) corpus.push_back(readFile(seed));
   if (corpus.empty()) {
     std::fprintf(stderr, "no seed files in %s\n", argv[1]);
     return 2;
