@@ -254,7 +254,7 @@ int main(int argc, char** argv) {
   std::string manifestPreset;
   models->add_option("--manifest", manifestPreset,
                      "Print every parameter of this preset (name, shape, dtype, role), one a line, without "
-                     "allocating weights");
+                     "allocating weights; PRESET is [family:]name, e.g. iap, dit:small, text:umt5-xxl");
   models->add_flag("--json", json, "Print as JSON");
 
   try {

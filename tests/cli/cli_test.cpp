@@ -275,12 +275,15 @@ TEST_F(Cli, ModelsListsPresetsWithThePublicCounts) {
   ASSERT_EQ(r.exitCode, 0) << r.err;
   const auto list = nlohmann::json::parse(r.out);
   std::map<std::string, nlohmann::json> byName;
-  for (const auto& m : list) byName[m["name"]] = m;
-  ASSERT_TRUE(byName.count("iap") && byName.count("ovi") && byName.count("small") && byName.count("tiny")) << r.out;
-  EXPECT_EQ(byName["iap"]["tensors"], 3693);
-  EXPECT_EQ(byName["iap"]["parameters"], 21480155348LL);
-  EXPECT_EQ(byName["ovi"]["tensors"], 2073);
-  EXPECT_EQ(byName["ovi"]["parameters"], 11660753108LL);
+  for (const auto& m : list) byName[m["family"].get<std::string>() + ":" + m["name"].get<std::string>()] = m;
+  for (const char* name : {"dit:iap", "dit:ovi", "dit:small", "dit:tiny", "text:umt5-xxl", "text:small", "text:tiny"})
+    EXPECT_TRUE(byName.count(name)) << name << "\n" << r.out;
+  EXPECT_EQ(byName["dit:iap"]["tensors"], 3693);
+  EXPECT_EQ(byName["dit:iap"]["parameters"], 21480155348LL);
+  EXPECT_EQ(byName["dit:ovi"]["tensors"], 2073);
+  EXPECT_EQ(byName["dit:ovi"]["parameters"], 11660753108LL);
+  EXPECT_EQ(byName["text:umt5-xxl"]["tensors"], 242);
+  EXPECT_EQ(byName["text:umt5-xxl"]["parameters"], 5680910336LL);
 }
 
 // The full-size manifest is printed from the config alone: under a 1 GB address-space limit
@@ -302,5 +305,14 @@ TEST_F(Cli, FullSizeManifestNeedsNoWeights) {
 
   const auto bad = presence({"models", "--manifest", "huge"});
   EXPECT_EQ(bad.exitCode, 2);
-  EXPECT_NE(bad.err.find("unknown DiT preset 'huge' (known: iap, ovi, small, tiny)"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("unknown model preset 'huge' (known: dit:iap, dit:ovi, dit:small, dit:tiny, text:umt5-xxl"),
+            std::string::npos)
+      << bad.err;
+
+  // A family prefix picks between presets of the same name.
+  const auto text = presence({"models", "--manifest", "text:tiny"});
+  ASSERT_EQ(text.exitCode, 0) << text.err;
+  EXPECT_EQ(text.out.rfind("token_embedding.weight\t[", 0), 0u) << text.out;
+  const auto dit = presence({"models", "--manifest", "tiny"});
+  EXPECT_EQ(dit.out.rfind("video_model.patch_embedding.weight\t[", 0), 0u) << dit.out;
 }
