@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "presence/core/error.hpp"
+#include "presence/models/audio/vae_config.hpp"
 #include "presence/models/dit/dit_manifest.hpp"
 #include "presence/models/dit/dit_presets.hpp"
 #include "presence/models/text/umt5_manifest.hpp"
@@ -62,10 +63,24 @@ PresetFacts describeText(const std::string& name) {
   return f;
 }
 
+PresetFacts describeAudioVae(const std::string& name) {
+  using namespace presence::models::audio;
+  const AudioVaeConfig c = audioVaePreset(name);
+  const AudioVaeManifest m = buildAudioVaeManifest(c);
+  std::string summary = name == "mmaudio16k" ? "public MMAudio 16 kHz mel VAE" : "same architecture, smaller";
+  summary += " (80 mels -> " + std::to_string(c.embedDim) + " latent channels, hidden " +
+             std::to_string(c.hiddenDim) + ", " + std::to_string(c.temporalDownsample()) + "x down in time)";
+  PresetFacts f{summary, "f32", m.tensorCount(), m.parameterCount(), 0, m.parameterCount(), {}};
+  for (const auto& t : m.tensors) f.lines.push_back({t.name, t.shape, t.dtype, t.buffer ? "buffer" : "forward"});
+  return f;
+}
+
 const std::vector<Family>& families() {
   static const std::vector<Family> all = {
       {"dit", "Dual-tower diffusion transformer", [] { return models::dit::presetNames(); }, describeDit},
       {"text", "Text encoder (UMT5)", [] { return models::text::umt5PresetNames(); }, describeText},
+      {"audio-vae", "Audio VAE (MMAudio, 16 kHz)", [] { return models::audio::audioVaePresetNames(); },
+       describeAudioVae},
   };
   return all;
 }
@@ -77,7 +92,7 @@ std::pair<const Family*, std::string> resolve(const std::string& spec) {
     const std::string family = spec.substr(0, colon), name = spec.substr(colon + 1);
     for (const auto& f : families())
       if (f.id == family) return {&f, name};
-    throw core::InputError("unknown model family '" + family + "' (known: dit, text)");
+    throw core::InputError("unknown model family '" + family + "' (known: dit, text, audio-vae)");
   }
   for (const auto& f : families())
     for (const auto& name : f.presets())

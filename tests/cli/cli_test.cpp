@@ -284,6 +284,8 @@ TEST_F(Cli, ModelsListsPresetsWithThePublicCounts) {
   EXPECT_EQ(byName["dit:ovi"]["parameters"], 11660753108LL);
   EXPECT_EQ(byName["text:umt5-xxl"]["tensors"], 242);
   EXPECT_EQ(byName["text:umt5-xxl"]["parameters"], 5680910336LL);
+  EXPECT_EQ(byName["audio-vae:mmaudio16k"]["tensors"], 57);
+  EXPECT_EQ(byName["audio-vae:mmaudio16k"]["parameters"], 171657218LL);
 }
 
 // The full-size manifest is printed from the config alone: under a 1 GB address-space limit
