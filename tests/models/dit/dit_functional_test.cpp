@@ -136,25 +136,9 @@ TEST(DitLayout, UnpatchifyInvertsPatchifyAndFollowsTheEinsumLayout) {
   }
 }
 
-// The preset's config at tiny width (structure and flags kept).
-DitConfig shrunk(const std::string& name) {
-  DitConfig c = preset(name);
-  for (TowerConfig* t : {&c.video, &c.audio}) {
-    t->dim = 64;
-    t->numHeads = 2;
-    t->ffnDim = 128;
-    t->numLayers = 1;
-    t->textDim = 32;
-    t->textLen = 16;
-    t->freqDim = 32;
-    t->convMlpMultipleOf = 32;
-  }
-  return c;
-}
-
 TEST(DitWeights, AllocationFollowsTheManifest) {
   for (const std::string& name : presetNames()) {
-    const DitConfig c = name == "tiny" ? preset(name) : shrunk(name);
+    const DitConfig c = name == "tiny" ? preset(name) : test::tinySized(name);
     const Manifest m = buildManifest(c);
     const DitWeights w = DitWeights::allocate(c, at::kCPU, 1);
     EXPECT_EQ(w.parameterCount(), m.forwardParameterCount()) << name;

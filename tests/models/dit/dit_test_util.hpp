@@ -19,6 +19,22 @@ inline DitConfig tinyConfig(int64_t layers = 2) {
   return c;
 }
 
+/// A preset's config at tiny width: one block, dim 64, its structure and flags kept.
+inline DitConfig tinySized(const std::string& name) {
+  DitConfig c = preset(name);
+  for (TowerConfig* t : {&c.video, &c.audio}) {
+    t->dim = 64;
+    t->numHeads = 2;
+    t->ffnDim = 128;
+    t->numLayers = 1;
+    t->textDim = 32;
+    t->textLen = 16;
+    t->freqDim = 32;
+    t->convMlpMultipleOf = 32;
+  }
+  return c;
+}
+
 /// Weights where no tensor is degenerate: zero-initialised tensors (biases, head.head) get small
 /// noise and ones-initialised ones (norm weights) get 1 + noise, so every weight matters. The
 /// identity table stays zero unless `identity` is set.

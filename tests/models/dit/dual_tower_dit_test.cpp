@@ -28,17 +28,7 @@ DitReferences twoSubjects(const DitConfig& c, int64_t batch = 1, uint64_t seed =
 
 TEST(DualTowerDit, EveryPresetRunsAtTinySize) {
   for (const std::string& name : presetNames()) {
-    DitConfig c = preset(name);
-    for (TowerConfig* t : {&c.video, &c.audio}) {
-      t->dim = 64;
-      t->numHeads = 2;
-      t->ffnDim = 128;
-      t->numLayers = 1;
-      t->textDim = 32;
-      t->textLen = 16;
-      t->freqDim = 32;
-      t->convMlpMultipleOf = 32;
-    }
+    const DitConfig c = test::tinySized(name);
     const DualTowerDit model(test::testWeights(c), at::kFloat);
     DitInputs in = test::testInputs(c, 2, 3, 4, 6, 9, 5);
     in.references.faces = randn({2, c.video.inDim, 1, 4, 4}, 3);
