@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "presence/core/error.hpp"
+#include "presence/models/spec/state_dict_report.hpp"
 #include "presence/runtime/checkpoint_reader.hpp"
 #include "presence/runtime/rng.hpp"
 #include "presence/runtime/torch_compat.hpp"
@@ -17,16 +18,6 @@ namespace {
 constexpr double kSiluGain = 0.596;
 constexpr double kResidualT = 0.3;
 constexpr double kNormEps = 1e-4;
-
-std::string shapeString(c10::IntArrayRef shape) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    out << (i ? ", " : "") << shape[i];
-  }
-  out << "]";
-  return out.str();
-}
 
 bool contains(const std::vector<int64_t>& list, int64_t value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -57,7 +48,7 @@ at::Tensor AudioVaePosterior::sample(at::Generator& generator) const {
 at::Tensor MmaudioVae::normalizeWeight(const at::Tensor& weight) {
   if (weight.dim() != 3) {
     throw core::InputError("audio VAE: expected a convolution weight [out, in, kernel], got " +
-                           shapeString(weight.sizes()));
+                           spec::formatShape(weight.sizes().vec()));
   }
   const at::Tensor w = weight.to(at::kFloat);
   const double fanIn = static_cast<double>(w.size(1) * w.size(2));
@@ -82,7 +73,7 @@ MmaudioVae::MmaudioVae(AudioVaeConfig config, const std::map<std::string, at::Te
     }
     if (it->second.sizes() != c10::IntArrayRef(spec.shape)) {
       throw core::InputError("audio VAE '" + config_.name + "': " + spec.name + " has shape " +
-                             shapeString(it->second.sizes()) + ", expected " + shapeString(spec.shape));
+                             spec::formatShape(it->second.sizes().vec()) + ", expected " + spec::formatShape(spec.shape));
     }
   }
   for (const auto& entry : stateDict) {

@@ -15,15 +15,6 @@ namespace presence::models::text {
 
 namespace {
 
-std::string shapeText(const std::vector<int64_t>& shape) {
-  std::ostringstream out;
-  out << "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    out << (i ? ", " : "") << shape[i];
-  }
-  out << "]";
-  return out.str();
-}
 
 bool isHalfType(at::ScalarType t) { return t == at::kHalf || t == at::kBFloat16; }
 
@@ -132,40 +123,12 @@ Umt5Weights randomUmt5Weights(const Umt5Config& config, uint64_t seed, at::Scala
   return weights;
 }
 
-std::string Umt5LoadReport::describe() const {
-  std::ostringstream out;
-  for (const auto& name : missing) {
-    out << "missing: " << name << "\n";
-  }
-  for (const auto& m : misshaped) {
-    out << "shape of " << m.name << ": expected " << shapeText(m.expected) << ", found " << shapeText(m.found)
-        << "\n";
-  }
-  for (const auto& name : unexpected) {
-    out << "unexpected: " << name << "\n";
-  }
-  return out.str();
-}
-
 Umt5LoadReport checkUmt5Checkpoint(const Umt5Config& config, const runtime::CheckpointReader& reader) {
-  const auto manifest = buildUmt5Manifest(config);
-  Umt5LoadReport report;
-  for (const auto& p : manifest.parameters) {
-    if (!reader.contains(p.name)) {
-      report.missing.push_back(p.name);
-      continue;
-    }
-    const auto spec = reader.spec(p.name);
-    if (spec.shape != p.shape) {
-      report.misshaped.push_back({p.name, p.shape, spec.shape});
-    }
-  }
-  for (const auto& name : reader.names()) {
-    if (manifest.find(name) < 0) {
-      report.unexpected.push_back(name);
-    }
-  }
-  return report;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (const auto& p : buildUmt5Manifest(config).parameters) expected.emplace_back(p.name, p.shape);
+  std::map<std::string, std::vector<int64_t>> found;
+  for (const auto& name : reader.names()) found[name] = reader.spec(name).shape;
+  return spec::compareStateDict(expected, found);
 }
 
 Umt5Weights loadUmt5Weights(const Umt5Config& config, const std::filesystem::path& path,
@@ -200,7 +163,7 @@ Umt5Encoder::Umt5Encoder(Umt5Weights weights, std::shared_ptr<const Tokenizer> t
     const auto& t = weights_.at(p.name);
     if (t.sizes().vec() != p.shape) {
       throw core::InputError("UMT5 encoder '" + config.name + "': weight " + p.name + " has shape " +
-                             shapeText(t.sizes().vec()) + ", expected " + shapeText(p.shape));
+                             spec::formatShape(t.sizes().vec()) + ", expected " + spec::formatShape(p.shape));
     }
   }
   if (tokenizer_ && tokenizer_->vocabSize() > config.vocabSize) {
@@ -218,7 +181,7 @@ at::Tensor Umt5Encoder::forward(const at::Tensor& ids, const at::Tensor& lengths
   const auto& c = weights_.config;
   if (ids.dim() != 2 || lengths.dim() != 1 || lengths.size(0) != ids.size(0)) {
     throw core::InputError("UMT5 encoder '" + c.name + "': expected ids [B, L] and lengths [B], got ids " +
-                           shapeText(ids.sizes().vec()) + " and lengths " + shapeText(lengths.sizes().vec()));
+                           spec::formatShape(ids.sizes().vec()) + " and lengths " + spec::formatShape(lengths.sizes().vec()));
   }
   const int64_t batch = ids.size(0);
   const int64_t length = ids.size(1);

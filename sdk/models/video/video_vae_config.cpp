@@ -73,15 +73,6 @@ class Builder {
   VideoVaeManifest manifest;
 };
 
-std::string shapeString(const std::vector<int64_t>& shape) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    out << (i ? ", " : "") << shape[i];
-  }
-  out << "]";
-  return out.str();
-}
 
 std::string withThousands(int64_t value) {
   std::string digits = std::to_string(value);
@@ -271,7 +262,7 @@ VideoVaeManifest buildVideoVaeManifest(const WanVaeConfig& c) {
 std::string formatVideoVaeManifest(const VideoVaeManifest& manifest) {
   std::ostringstream out;
   for (const auto& t : manifest.tensors) {
-    out << t.name << "\t" << shapeString(t.shape) << "\t" << t.dtype << "\n";
+    out << t.name << "\t" << spec::formatShape(t.shape) << "\t" << t.dtype << "\n";
   }
   return out.str();
 }
@@ -280,46 +271,17 @@ std::string videoVaeSummary(const WanVaeConfig& c) {
   const VideoVaeManifest m = buildVideoVaeManifest(c);
   std::ostringstream out;
   out << c.name << ": Wan2.2 video VAE, z " << c.zDim << ", encoder " << c.encoderDim << ", decoder "
-      << c.decoderDim << ", dim_mult " << shapeString(c.dimMult) << ", " << c.numResBlocks << " res blocks, "
+      << c.decoderDim << ", dim_mult " << spec::formatShape(c.dimMult) << ", " << c.numResBlocks << " res blocks, "
       << c.spatialCompression() << "x space, " << c.temporalCompression() << "x time (first frame kept), "
       << m.tensorCount() << " tensors, " << withThousands(m.parameterCount()) << " parameters";
   return out.str();
 }
 
-std::string VideoVaeLoadReport::describe() const {
-  std::ostringstream out;
-  for (const auto& name : missing) {
-    out << "missing: " << name << "\n";
-  }
-  for (const auto& name : unexpected) {
-    out << "unexpected: " << name << "\n";
-  }
-  for (const auto& m : misshaped) {
-    out << "shape of " << m.name << ": expected " << shapeString(m.expected) << ", found "
-        << shapeString(m.found) << "\n";
-  }
-  return out.str();
-}
-
 VideoVaeLoadReport checkVideoVaeShapes(const WanVaeConfig& config,
                                        const std::map<std::string, std::vector<int64_t>>& shapes) {
-  VideoVaeLoadReport report;
-  std::set<std::string> expected;
-  for (const auto& spec : buildVideoVaeManifest(config).tensors) {
-    expected.insert(spec.name);
-    const auto it = shapes.find(spec.name);
-    if (it == shapes.end()) {
-      report.missing.push_back(spec.name);
-    } else if (it->second != spec.shape) {
-      report.misshaped.push_back({spec.name, spec.shape, it->second});
-    }
-  }
-  for (const auto& entry : shapes) {
-    if (expected.count(entry.first) == 0) {
-      report.unexpected.push_back(entry.first);
-    }
-  }
-  return report;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (const auto& t : buildVideoVaeManifest(config).tensors) expected.emplace_back(t.name, t.shape);
+  return spec::compareStateDict(expected, shapes);
 }
 
 }  // namespace presence::models::video

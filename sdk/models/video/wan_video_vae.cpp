@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "presence/core/error.hpp"
+#include "presence/models/spec/state_dict_report.hpp"
 #include "presence/runtime/checkpoint_reader.hpp"
 #include "presence/runtime/rng.hpp"
 #include "presence/runtime/torch_compat.hpp"
@@ -275,14 +276,6 @@ class Network {
   const std::map<std::string, at::Tensor>& w_;
 };
 
-std::string shapeString(c10::IntArrayRef shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return out + "]";
-}
-
 at::Tensor statistics(const std::vector<double>& values, int64_t z, double fallback) {
   std::vector<float> data(static_cast<size_t>(z), static_cast<float>(fallback));
   for (size_t i = 0; i < values.size() && i < data.size(); ++i) {
@@ -358,7 +351,7 @@ at::Tensor WanVideoVae::decodeWhole(const at::Tensor& latents) { return decodeIm
 at::Tensor WanVideoVae::encodeImpl(const at::Tensor& frames, bool chunked) {
   if (!frames.defined() || (frames.dim() != 4 && frames.dim() != 5) || frames.size(-1) != 3) {
     throw core::InputError("video VAE: expected frames [N, H, W, 3] or [B, N, H, W, 3], got " +
-                           (frames.defined() ? shapeString(frames.sizes()) : std::string("nothing")));
+                           (frames.defined() ? spec::formatShape(frames.sizes().vec()) : std::string("nothing")));
   }
   if (!at::isFloatingType(frames.scalar_type())) {
     throw core::InputError("video VAE: frames must be floating point in 0..1");
@@ -402,7 +395,7 @@ at::Tensor WanVideoVae::decodeImpl(const at::Tensor& latents, bool chunked) {
       latents.size(3) < 1 || latents.size(4) < 1) {
     throw core::InputError("video VAE: expected latents [B, " + std::to_string(config_.zDim) +
                            ", F, H, W], got " +
-                           (latents.defined() ? shapeString(latents.sizes()) : std::string("nothing")));
+                           (latents.defined() ? spec::formatShape(latents.sizes().vec()) : std::string("nothing")));
   }
   runtime::InferenceGuard guard;
   const Network net(config_, weights_);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "presence/models/interfaces/text_encoder.hpp"
+#include "presence/models/spec/state_dict_report.hpp"
 #include "presence/models/text/tokenizer.hpp"
 #include "presence/models/text/umt5_config.hpp"
 
@@ -59,21 +60,8 @@ struct Umt5Weights {
 Umt5Weights randomUmt5Weights(const Umt5Config& config, uint64_t seed, at::ScalarType dtype = at::kFloat,
                               at::Device device = at::Device(at::kCPU));
 
-/// What a checkpoint holds compared with a config's manifest.
-struct Umt5LoadReport {
-  struct Mismatch {
-    std::string name;
-    std::vector<int64_t> expected;
-    std::vector<int64_t> found;
-  };
-  std::vector<std::string> missing;     ///< in the manifest, not in the file
-  std::vector<std::string> unexpected;  ///< in the file, not in the manifest
-  std::vector<Mismatch> misshaped;      ///< in both, with different shapes
-
-  bool empty() const { return missing.empty() && unexpected.empty() && misshaped.empty(); }
-  /// One problem a line ("missing: blocks.0.norm1.weight", "shape of x: expected [..], found [..]").
-  std::string describe() const;
-};
+/// What a checkpoint holds compared with a config's manifest (the shared strict-loading report).
+using Umt5LoadReport = spec::StateDictReport;
 
 /// Compares a checkpoint's names and shapes with the config's manifest (no tensor is read).
 Umt5LoadReport checkUmt5Checkpoint(const Umt5Config& config, const runtime::CheckpointReader& reader);

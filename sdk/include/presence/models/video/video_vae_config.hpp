@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "presence/models/spec/state_dict_report.hpp"
+
 namespace presence::models::video {
 
 struct WanVaeConfig {
@@ -69,21 +71,8 @@ std::string formatVideoVaeManifest(const VideoVaeManifest& manifest);
 /// One line describing a preset: widths, compression, tensor and parameter counts.
 std::string videoVaeSummary(const WanVaeConfig& config);
 
-/// What a checkpoint holds compared with a config's manifest.
-struct VideoVaeLoadReport {
-  struct Mismatch {
-    std::string name;
-    std::vector<int64_t> expected;
-    std::vector<int64_t> found;
-  };
-  std::vector<std::string> missing;     ///< in the manifest, not in the file
-  std::vector<std::string> unexpected;  ///< in the file, not in the manifest
-  std::vector<Mismatch> misshaped;      ///< in both, with different shapes
-
-  bool empty() const { return missing.empty() && unexpected.empty() && misshaped.empty(); }
-  /// One problem a line ("missing: conv1.weight", "shape of x: expected [..], found [..]").
-  std::string describe() const;
-};
+/// What a checkpoint holds compared with a config's manifest (the shared strict-loading report).
+using VideoVaeLoadReport = spec::StateDictReport;
 
 /// Compares names and shapes (name → shape) with the config's manifest.
 VideoVaeLoadReport checkVideoVaeShapes(const WanVaeConfig& config,
