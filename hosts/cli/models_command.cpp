@@ -8,11 +8,13 @@
 #include <sstream>
 
 #include "presence/core/error.hpp"
+#include "presence/models/audio/bigvgan_config.hpp"
 #include "presence/models/audio/vae_config.hpp"
 #include "presence/models/dit/dit_manifest.hpp"
 #include "presence/models/dit/dit_presets.hpp"
 #include "presence/models/text/umt5_manifest.hpp"
 #include "presence/models/text/umt5_presets.hpp"
+#include "presence/models/video/video_vae_config.hpp"
 
 namespace presence::cli {
 namespace {
@@ -75,12 +77,35 @@ PresetFacts describeAudioVae(const std::string& name) {
   return f;
 }
 
+PresetFacts describeVideoVae(const std::string& name) {
+  using namespace presence::models::video;
+  const WanVaeConfig c = videoVaePreset(name);
+  const VideoVaeManifest m = buildVideoVaeManifest(c);
+  std::string summary = name == "wan22" ? "public Wan2.2 VAE; " : "same architecture, smaller; ";
+  summary += videoVaeSummary(c);
+  PresetFacts f{summary, "f32", m.tensorCount(), m.parameterCount(), 0, m.parameterCount(), {}};
+  for (const auto& t : m.tensors) f.lines.push_back({t.name, t.shape, t.dtype, "forward"});
+  return f;
+}
+
+PresetFacts describeVocoder(const std::string& name) {
+  using namespace presence::models::audio;
+  const BigVganConfig c = bigVganPreset(name);
+  const BigVganManifest m = buildBigVganManifest(c);
+  PresetFacts f{describeBigVgan(c), "f32", m.tensorCount(), m.parameterCount(), 0, m.parameterCount(), {}};
+  for (const auto& t : m.tensors) f.lines.push_back({t.name, t.shape, t.dtype, t.buffer ? "buffer" : "forward"});
+  return f;
+}
+
 const std::vector<Family>& families() {
   static const std::vector<Family> all = {
       {"dit", "Dual-tower diffusion transformer", [] { return models::dit::presetNames(); }, describeDit},
       {"text", "Text encoder (UMT5)", [] { return models::text::umt5PresetNames(); }, describeText},
       {"audio-vae", "Audio VAE (MMAudio, 16 kHz)", [] { return models::audio::audioVaePresetNames(); },
        describeAudioVae},
+      {"video-vae", "Video VAE (Wan2.2)", [] { return models::video::videoVaePresetNames(); }, describeVideoVae},
+      {"vocoder", "Vocoder (BigVGAN; Griffin-Lim needs no weights)", [] { return models::audio::bigVganPresetNames(); },
+       describeVocoder},
   };
   return all;
 }
@@ -92,7 +117,7 @@ std::pair<const Family*, std::string> resolve(const std::string& spec) {
     const std::string family = spec.substr(0, colon), name = spec.substr(colon + 1);
     for (const auto& f : families())
       if (f.id == family) return {&f, name};
-    throw core::InputError("unknown model family '" + family + "' (known: dit, text, audio-vae)");
+    throw core::InputError("unknown model family '" + family + "' (known: dit, text, audio-vae, video-vae, vocoder)");
   }
   for (const auto& f : families())
     for (const auto& name : f.presets())
