@@ -67,8 +67,8 @@ std::string presetSummary(const std::string& name) {
 DitConfig preset(const std::string& name) {
   if (name == "iap") return fullSize("iap", true);
   if (name == "ovi") return fullSize("ovi", false);
-  if (name == "small") return scaled("small", 256, 4, 1024, 6, 256, 64, 256, 48, 20, 256);
-  if (name == "tiny") return scaled("tiny", 64, 2, 128, 2, 32, 16, 32, 16, 20, 32);
+  if (name == "small") return scaled("small", 256, 4, 1024, 6, 256, 256, 256, 16, 20, 256);
+  if (name == "tiny") return scaled("tiny", 64, 2, 128, 2, 32, 32, 32, 4, 20, 32);
   std::string known;
   for (const auto& n : presetNames()) known += (known.empty() ? "" : ", ") + n;
   throw core::InputError("unknown DiT preset '" + name + "' (known: " + known + ")");

@@ -12,10 +12,10 @@ std::string umt5PresetSummary(const std::string& name) {
            "parameters";
   }
   if (name == "small") {
-    return "CPU-sized encoder for the built-in default model: 4 layers, dim 512, vocabulary 32000";
+    return "CPU-sized encoder for the built-in default model: 4 layers, dim 256, vocabulary 1024 (the bundled caption tokenizer)";
   }
   if (name == "tiny") {
-    return "unit-test encoder: 2 layers, dim 32, vocabulary 256";
+    return "unit-test encoder: 2 layers, dim 32, vocabulary 1024";
   }
   throw core::InputError("unknown UMT5 preset '" + name + "' (known: umt5-xxl, small, tiny)");
 }
@@ -27,19 +27,19 @@ Umt5Config umt5Preset(const std::string& name) {
   }
   if (name == "small") {
     config.name = "umt5-small";
-    config.vocabSize = 32000;
-    config.dim = 512;
-    config.dimAttn = 512;
-    config.ffnDim = 1024;
-    config.numHeads = 8;
+    config.vocabSize = 1024;
+    config.dim = 256;
+    config.dimAttn = 256;
+    config.ffnDim = 512;
+    config.numHeads = 4;
     config.numLayers = 4;
-    config.textLen = 128;
+    config.textLen = 256;
     config.weightDtype = "f32";
     return config;
   }
   if (name == "tiny") {
     config.name = "umt5-tiny";
-    config.vocabSize = 256;
+    config.vocabSize = 1024;
     config.dim = 32;
     config.dimAttn = 32;
     config.ffnDim = 64;

@@ -87,7 +87,7 @@ TEST(CheckpointNames, MissingUnexpectedAndMisshapedAreEachNamed) {
   EXPECT_FALSE(plan.ok(false));
   ASSERT_EQ(plan.missing, std::vector<std::string>{"audio_model.blocks.1.ffn.2.bias"});
   ASSERT_EQ(plan.misshaped.size(), 1u);
-  EXPECT_EQ(plan.misshaped[0], "video_model.head.head.weight: file [12, 64] but the model expects [64, 64]");
+  EXPECT_EQ(plan.misshaped[0], "video_model.head.head.weight: file [12, 64] but the model expects [16, 64]");
   ASSERT_EQ(plan.unexpected.size(), 2u);
   EXPECT_EQ(plan.unexpected[0], "video_model.blocks.0.lora_A.weight");
   EXPECT_NE(plan.unexpected[1].find("a second spelling of video_model.blocks.0.modulation"), std::string::npos);

@@ -119,8 +119,8 @@ TEST_F(DitCheckpoint, FilesThatDoNotFitAreRefusedNamingTheFileAndEachProblem) {
     const std::string message = e.what();
     EXPECT_NE(message.find(file.string()), std::string::npos) << message;
     EXPECT_NE(message.find("mis-shaped"), std::string::npos) << message;
-    EXPECT_NE(message.find("):\n  video_model.patch_embedding.weight: file [64, 16, 1, 2, 2] but the model expects "
-                           "[128, 16, 1, 2, 2]\n"),
+    EXPECT_NE(message.find("):\n  video_model.patch_embedding.weight: file [64, 4, 1, 2, 2] but the model expects "
+                           "[128, 4, 1, 2, 2]\n"),
               std::string::npos)
         << message;
   }

@@ -107,7 +107,7 @@ TEST(DitManifest, SmallPresetsUseTheSameLayout) {
 
 TEST(DitManifest, FormatsOneParameterALine) {
   const std::string text = formatManifest(buildManifest(preset("tiny")));
-  EXPECT_NE(text.find("video_model.patch_embedding.weight\t[64, 16, 1, 2, 2]\tf32\tforward\n"), std::string::npos);
+  EXPECT_NE(text.find("video_model.patch_embedding.weight\t[64, 4, 1, 2, 2]\tf32\tforward\n"), std::string::npos);
   EXPECT_NE(text.find("identity_embeddings\t[4, 64]\tf32\textension\n"), std::string::npos);
   EXPECT_NE(text.find("video_model.blocks.1.cross_attn_prime.q.weight\t[64, 64]\tf32\tstored-only\n"),
             std::string::npos);

@@ -116,7 +116,7 @@ TEST_F(Umt5EncoderTest, PaddingDoesNotChangeRealTokens) {
 
 TEST_F(Umt5EncoderTest, RejectsBadInput) {
   Umt5Encoder encoder(randomUmt5Weights(config_, 1));
-  auto ids = at::tensor(std::vector<int64_t>{5, 256}, at::TensorOptions().dtype(at::kLong)).view({1, 2});
+  auto ids = at::tensor(std::vector<int64_t>{5, config_.vocabSize}, at::TensorOptions().dtype(at::kLong)).view({1, 2});
   EXPECT_THROW(encoder.forward(ids, at::tensor(std::vector<int64_t>{2})), core::InputError);
   ids[0][1] = 4;
   EXPECT_THROW(encoder.forward(ids, at::tensor(std::vector<int64_t>{0})), core::InputError);
