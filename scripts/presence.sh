@@ -50,9 +50,9 @@ cmake --preset release >/dev/null
 cmake --build --preset release -- -j"$(nproc)"
 
 if [ "$mode" = main ]; then
-  out=out/media_roundtrip
-  echo "== main job: build/release/bin/presence run samples/graphs/media_roundtrip.json --out $out"
-  exec build/release/bin/presence run samples/graphs/media_roundtrip.json --out "$out"
+  out=out
+  echo "== main job: build/release/bin/presence run samples/graphs/generate_two_subjects.json --out $out"
+  exec build/release/bin/presence run samples/graphs/generate_two_subjects.json --out "$out"
 else
   echo "== tests"
   exec ctest --preset release

@@ -50,6 +50,21 @@ ParamSpec pathParam(std::string name, std::string tooltip, bool multiline) {
   return p;
 }
 
+ParamSpec textParam(std::string name, std::string def, std::string tooltip) {
+  ParamSpec p = stringParam(std::move(name), std::move(def), std::move(tooltip));
+  p.multiline = true;
+  return p;
+}
+
+ParamSpec boolParam(std::string name, bool def, std::string tooltip) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.type = ParamType::Bool;
+  p.defaultValue = def;
+  p.tooltip = std::move(tooltip);
+  return p;
+}
+
 ParamSpec enumParam(std::string name, std::vector<std::string> options, std::string def,
                     std::string tooltip) {
   ParamSpec p;

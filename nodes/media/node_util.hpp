@@ -17,6 +17,9 @@ using namespace presence::core;
 ParamSpec intParam(std::string name, std::int64_t def, double min, double max, std::string tooltip);
 ParamSpec floatParam(std::string name, double def, double min, double max, std::string tooltip);
 ParamSpec stringParam(std::string name, std::string def, std::string tooltip);
+/// A several-line text parameter (a caption, lines of speech).
+ParamSpec textParam(std::string name, std::string def, std::string tooltip);
+ParamSpec boolParam(std::string name, bool def, std::string tooltip);
 /// A file parameter (widget "file"); `multiline`: one path per line.
 ParamSpec pathParam(std::string name, std::string tooltip, bool multiline = false);
 ParamSpec enumParam(std::string name, std::vector<std::string> options, std::string def, std::string tooltip);

@@ -1,0 +1,206 @@
+// The generation nodes run directly: descriptors, the model shared by two loads, and every error
+// path of identity_encode, caption_compose and the sampler named by node parameter or input.
+#include <cmath>
+
+#include "fake_context.hpp"
+#include "generate_test_util.hpp"
+#include "presence/core/executor.hpp"
+#include "presence/models/generation/payloads.hpp"
+#include "test_util.hpp"
+
+namespace presence::generate::testing {
+namespace {
+
+using presence::testing::FakeContext;
+namespace gen = presence::models::generation;
+
+struct GenerateNodes : ::testing::Test {
+  media::testing::TempDir out;
+
+  const NodeDescriptor& d(const std::string& id) { return *registry().find(id); }
+  FakeContext context(const std::string& id) { return FakeContext(d(id), out.path(), out.path()); }
+  void run(const std::string& id, FakeContext& ctx) { registry().create(id)->execute(ctx); }
+
+  Value model() {
+    FakeContext ctx = context("presence.load_model");
+    ctx.set("preset", "tiny").set("device", "cpu");
+    run("presence.load_model", ctx);
+    return ctx.outputs.at("model");
+  }
+  static Value face(int side = 64) {
+    ImageBatch img(1, side, side, 3);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<float>(i % 97) / 97.0f;
+    return Value::make(types::Image, img);
+  }
+  static Value voice(double seconds, float amplitude) {
+    Audio a;
+    a.channels = 1;
+    a.sampleRate = 22050;  // resampled by the node
+    for (int i = 0; i < static_cast<int>(seconds * 22050); ++i)
+      a.samples.push_back(amplitude * static_cast<float>(std::sin(2 * M_PI * 200.0 * i / 22050.0)));
+    return Value::make(types::Audio, a);
+  }
+  // Runs `ctx` expecting a failure; returns "param: message" or "input: message".
+  std::string failure(const std::string& id, FakeContext& ctx) {
+    try {
+      run(id, ctx);
+    } catch (const ParamError& e) {
+      return e.param() + ": " + e.what();
+    } catch (const InputError& e) {
+      return std::string("input: ") + e.what();
+    }
+    return "(ran)";
+  }
+};
+
+TEST_F(GenerateNodes, DescriptorsAreCompleteAndTwoLoadsShareOneModel) {
+  for (const char* id : {"presence.load_model", "presence.identity_encode", "presence.caption_compose",
+                         "presence.sampler", "presence.vae_decode"}) {
+    const NodeDescriptor* desc = registry().find(id);
+    ASSERT_NE(desc, nullptr) << id;
+    EXPECT_TRUE(checkDescriptor(*desc).empty()) << id;
+    EXPECT_FALSE(desc->comfyName.empty()) << id;
+    EXPECT_GT(desc->description.size(), 80u) << id;
+  }
+  const Value a = model(), b = model();
+  EXPECT_EQ(a.as<gen::ModelHandle>().model.get(), b.as<gen::ModelHandle>().model.get());
+  FakeContext ctx = context("presence.load_model");
+  ctx.set("preset", "tiny").set("device", "cpu");
+  run("presence.load_model", ctx);
+  bool warned = false;
+  for (const auto& line : ctx.logs) warned = warned || line.find("RANDOM WEIGHTS") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+TEST_F(GenerateNodes, LoadModelNamesTheMissingFileAndThePublicPresetsNeeds) {
+  FakeContext ctx = context("presence.load_model");
+  ctx.set("preset", "tiny").set("dit_checkpoint", "missing.safetensors");
+  EXPECT_NE(failure("presence.load_model", ctx).find("dit_checkpoint: file not found"), std::string::npos);
+  FakeContext iap = context("presence.load_model");
+  iap.set("preset", "iap").set("device", "cpu");
+  EXPECT_NE(failure("presence.load_model", iap).find("preset: dit: preset 'iap' has public sizes"), std::string::npos)
+      << failure("presence.load_model", iap);
+}
+
+TEST_F(GenerateNodes, IdentityEncodeChainsSubjectsAndRefusesBadReferences) {
+  const Value m = model();
+  FakeContext first = context("presence.identity_encode");
+  first.link("model", m).link("face", face()).link("voice", voice(1.5, 0.5)).set("reference_size", 64);
+  run("presence.identity_encode", first);
+  const auto& one = first.outputs.at("identities").as<gen::IdentitySet>();
+  ASSERT_EQ(one.subjects.size(), 1u);
+  EXPECT_EQ(one.subjects[0].slot, 0);
+  EXPECT_EQ(one.subjects[0].face.size(2), 1);  // one latent frame
+  EXPECT_NEAR(one.subjects[0].voiceSeconds, 1.5, 1e-3);
+
+  FakeContext second = context("presence.identity_encode");
+  second.link("model", m).link("identities", first.outputs.at("identities")).link("voice", voice(2.0, 0.3));
+  run("presence.identity_encode", second);
+  const auto& two = second.outputs.at("identities").as<gen::IdentitySet>();
+  ASSERT_EQ(two.subjects.size(), 2u);
+  EXPECT_EQ(two.subjects[1].slot, 1);  // automatic: the next free slot
+  EXPECT_FALSE(two.subjects[1].face.defined());  // voice only
+
+  auto fresh = [&] {
+    FakeContext c = context("presence.identity_encode");
+    c.link("model", m).set("reference_size", 64);
+    return c;
+  };
+  FakeContext none = fresh();
+  EXPECT_NE(failure("presence.identity_encode", none).find("neither 'face' nor 'voice'"), std::string::npos);
+  FakeContext empty = fresh();
+  empty.link("face", Value::make(types::Image, ImageBatch{}));
+  EXPECT_EQ(failure("presence.identity_encode", empty), "input: input 'face' is an empty image");
+  FakeContext silent = fresh();
+  silent.link("voice", voice(2.0, 0.0f));
+  EXPECT_NE(failure("presence.identity_encode", silent).find("input 'voice' is silent"), std::string::npos);
+  FakeContext shortVoice = fresh();
+  shortVoice.link("voice", voice(0.4, 0.5f));
+  EXPECT_NE(failure("presence.identity_encode", shortVoice).find("shorter than min_voice_seconds"), std::string::npos);
+  FakeContext badSize = fresh();
+  badSize.link("face", face()).set("reference_size", 48);
+  EXPECT_NE(failure("presence.identity_encode", badSize).find("reference_size: 48 is not a multiple of 32"),
+            std::string::npos);
+  FakeContext taken = fresh();
+  taken.link("identities", first.outputs.at("identities")).link("face", face()).set("slot", 0);
+  const std::string takenMessage = failure("presence.identity_encode", taken);
+  EXPECT_EQ(takenMessage.rfind("slot: ", 0), 0u) << takenMessage;
+  EXPECT_NE(takenMessage.find("identity slot 0 is already taken"), std::string::npos) << takenMessage;
+  FakeContext outside = fresh();
+  outside.link("face", face()).set("slot", 4);
+  EXPECT_NE(failure("presence.identity_encode", outside).find("slot: 4 is outside the model's 4 identity slots"),
+            std::string::npos);
+
+  // A fifth subject for a model with four slots.
+  Value chain = second.outputs.at("identities");
+  for (int k = 0; k < 2; ++k) {
+    FakeContext more = fresh();
+    more.link("identities", chain).link("face", face());
+    run("presence.identity_encode", more);
+    chain = more.outputs.at("identities");
+  }
+  FakeContext fifth = fresh();
+  fifth.link("identities", chain).link("face", face());
+  EXPECT_NE(failure("presence.identity_encode", fifth).find("already use all of them"), std::string::npos);
+}
+
+TEST_F(GenerateNodes, CaptionComposeBindsSubjectsToIdentitySlots) {
+  const Value m = model();
+  FakeContext faces = context("presence.identity_encode");
+  faces.link("model", m).link("face", face()).set("slot", 2).set("reference_size", 64);
+  run("presence.identity_encode", faces);
+
+  FakeContext ctx = context("presence.caption_compose");
+  ctx.link("model", m).link("identities", faces.outputs.at("identities"));
+  ctx.set("scene", "a room").set("subject1_speech", "Hello there.\nBye.");
+  run("presence.caption_compose", ctx);
+  const std::string text = ctx.outputs.at("text").as<std::string>();
+  EXPECT_EQ(text, "A room. Subject 3 says: <S>Hello there.<E> Subject 3 says: <S>Bye.<E>");
+  const auto& caption = ctx.outputs.at("caption").as<gen::EncodedCaption>();
+  EXPECT_EQ(caption.text, text);
+  EXPECT_EQ(caption.negativeVideoText, gen::kDefaultVideoNegative);
+
+  FakeContext tooMany = context("presence.caption_compose");
+  tooMany.link("model", m).link("identities", faces.outputs.at("identities")).set("subject2_appearance", "a man");
+  EXPECT_NE(failure("presence.caption_compose", tooMany).find("subject2_appearance: subject 2 is described"),
+            std::string::npos);
+  FakeContext empty = context("presence.caption_compose");
+  empty.link("model", m);
+  EXPECT_NE(failure("presence.caption_compose", empty).find("scene: the caption is empty"), std::string::npos);
+}
+
+TEST_F(GenerateNodes, SamplerNamesBadParameters) {
+  const Value m = model();
+  FakeContext cap = context("presence.caption_compose");
+  cap.link("model", m).set("scene", "a room");
+  run("presence.caption_compose", cap);
+  auto sampler = [&] {
+    FakeContext c = context("presence.sampler");
+    c.link("model", m).link("caption", cap.outputs.at("caption")).set("width", 64).set("height", 64);
+    c.set("steps", 1).set("duration", 0.2);
+    return c;
+  };
+  FakeContext width = sampler();
+  width.set("width", 80);
+  EXPECT_NE(failure("presence.sampler", width).find("width: 80 is not a positive multiple of 32"), std::string::npos);
+  FakeContext frames = sampler();
+  frames.set("frames", 10);
+  EXPECT_NE(failure("presence.sampler", frames).find("frames: 10 frames"), std::string::npos);
+  FakeContext skip = sampler();
+  skip.set("skip_layers", "7");
+  EXPECT_NE(failure("presence.sampler", skip).find("skip_layers: block 7 does not exist"), std::string::npos);
+  skip.set("skip_layers", "x");
+  EXPECT_NE(failure("presence.sampler", skip).find("skip_layers: 'x' is not a block index"), std::string::npos);
+  FakeContext good = sampler();
+  run("presence.sampler", good);
+  const auto& latents = good.outputs.at("latent").as<gen::GeneratedLatents>();
+  EXPECT_EQ(latents.frames, 5);  // 0.2 s at 24 fps rounds to the shortest valid clip
+
+  FakeContext cancelled = sampler();
+  cancelled.cancel = true;
+  EXPECT_THROW(run("presence.sampler", cancelled), Cancelled);
+  EXPECT_TRUE(cancelled.outputs.empty());
+}
+
+}  // namespace
+}  // namespace presence::generate::testing
