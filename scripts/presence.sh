@@ -25,8 +25,12 @@ packages=(
   libtorch-dev libopenblas0-pthread
   # sdk/models/text (UMT5 tokenizer)
   libsentencepiece-dev
+  # sdk/data, nodes/data (synthetic voices)
+  libespeak-ng-dev espeak-ng-data
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # real recorded speech the audio tests read (GPL-2, used from the package, never copied)
+  alsa-utils
 )
 
 missing=()
