@@ -1,0 +1,91 @@
+// Training throughput of the `small` DiT preset per stage, float32 and bf16 autocast, and the
+// share of this machine's matrix-product rate it reaches (not in CTest; docs/benchmarks.md).
+// Usage: training_bench [steps per case, default 3] [intra-op threads, default LibTorch's]
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "presence/models/dit/dit_presets.hpp"
+#include "presence/models/training/trainer.hpp"
+#include "presence/runtime/rng.hpp"
+
+using namespace presence::models;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// FLOP/s of a plain n×n matmul in `dtype` (best of a few runs).
+double matmulRate(at::ScalarType dtype) {
+  const int64_t n = 1024;
+  const at::Tensor a = at::randn({n, n}).to(dtype), b = at::randn({n, n}).to(dtype);
+  at::mm(a, b);
+  double best = 1e30;
+  for (int r = 0; r < 5; ++r) {
+    const auto t = Clock::now();
+    at::mm(a, b);
+    best = std::min(best, secondsSince(t));
+  }
+  return 2.0 * n * n * n / best;
+}
+
+training::TrainingBatch benchBatch(const dit::DitConfig& c) {
+  training::TrainingBatch b;
+  b.video = presence::runtime::randn({1, c.video.inDim, 13, 8, 8}, 1);  // 49 frames at 128x128
+  b.audio = presence::runtime::randn({1, 64, c.audio.inDim}, 2);
+  b.text = presence::runtime::randn({1, 64, c.video.textDim}, 3);
+  b.references.faces = presence::runtime::randn({1, c.video.inDim, 1, 4, 4}, 4);
+  b.references.voices = {presence::runtime::randn({1, 100, c.audio.inDim}, 5)};
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t steps = argc > 1 ? std::stoll(argv[1]) : 3;
+  if (argc > 2) at::set_num_threads(std::stoi(argv[2]));
+  const dit::DitConfig cfg = dit::preset("small");
+  const double rate32 = matmulRate(at::kFloat), rate16 = matmulRate(at::kBFloat16);
+  std::printf("threads %d; 1024^3 matmul: f32 %.1f GFLOP/s, bf16 %.1f GFLOP/s\n", at::get_num_threads(), rate32 / 1e9,
+              rate16 / 1e9);
+  // Tokens each tower processes per sample: noisy latents + references + text (cross-attention
+  // projections), patch 1x2x2 on video.
+  const double videoTokens = 13.0 * 4 * 4 + 1 * 2 * 2, audioTokens = 64.0 + 100;
+  std::printf("| stage | dtype | trainable params | s/step | samples/s | GFLOP/s (6·P·T) | share of matmul |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (auto stage : {training::Stage::Stage1Audio, training::Stage::Stage1Video, training::Stage::Stage2Joint,
+                     training::Stage::Stage3MultiView}) {
+    for (bool bf16 : {false, true}) {
+      auto weights = std::make_shared<dit::DitWeights>(dit::DitWeights::allocate(cfg, at::kCPU, at::kFloat, 1));
+      training::TrainerOptions o;
+      o.stage = stage;
+      o.steps = steps + 1;
+      o.bf16Autocast = bf16;
+      training::Trainer trainer(weights, o);
+      auto source = training::cyclingBatchSource({benchBatch(cfg)});
+      trainer.trainStep(source);  // warm-up (allocations, autocast cache)
+      const auto t = Clock::now();
+      for (int64_t s = 0; s < steps; ++s) trainer.trainStep(source);
+      const double perStep = secondsSince(t) / static_cast<double>(steps);
+      // FLOPs: 6 x (parameters of each running tower) x (its tokens).
+      double flops = 0, params = 0;
+      for (const auto& n : weights->names()) {
+        if (!training::stageUsesFusion(stage) && n.find("_fusion") != std::string::npos) continue;  // masked
+        const double p = static_cast<double>(weights->get(n).numel());
+        if (n.rfind("video_model.", 0) == 0 && training::stageUsesVideo(stage)) flops += 6 * p * videoTokens;
+        if (n.rfind("audio_model.", 0) == 0 && training::stageUsesAudio(stage)) flops += 6 * p * audioTokens;
+      }
+      for (const auto& n : trainer.trainableNames()) params += static_cast<double>(weights->get(n).numel());
+      const double achieved = flops / perStep;
+      std::printf("| %s | %s | %.2fM | %.3f | %.2f | %.1f | %.0f%% |\n", training::stageName(stage).c_str(),
+                  bf16 ? "bf16 autocast" : "f32", params / 1e6, perStep, 1.0 / perStep, achieved / 1e9,
+                  100.0 * achieved / (bf16 ? rate16 : rate32));
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
