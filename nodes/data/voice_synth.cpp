@@ -1,6 +1,9 @@
 #include "voice_synth.hpp"
 
+#include <dlfcn.h>
 #include <espeak-ng/speak_lib.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,7 +12,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <vector>
 
 #include "presence/core/error.hpp"
 
@@ -18,79 +23,31 @@ namespace {
 
 // espeak-ng keeps hidden state across utterances (pitch flutter position, wave phase), so the
 // same text gives different samples depending on what was spoken before. Each utterance is
-// therefore synthesised in a forked child with a fresh, never-initialised espeak-ng (the parent
-// never initialises it), which makes the output a pure function of text and voice. glibc makes
-// malloc and stdio safe to use in a child forked from a threaded process; the child touches
-// nothing else and leaves with _exit.
+// therefore synthesised by a fresh worker process (espeak_worker.cpp), which makes the output a
+// pure function of text and voice. The worker is started with posix_spawn, not fork: fork runs
+// the host's pthread_atfork handlers, and OpenBLAS's handler deadlocks when another thread of the
+// host is inside a BLAS call (a model loading on a parallel branch of the graph).
 std::mutex& espeakMutex() {
   static std::mutex m;
   return m;
 }
 
-struct Collector {
-  std::vector<short> samples;
-  std::vector<espeak_EVENT> events;
-};
-Collector* collector = nullptr;  // the child's, set before synthesis
-
-int collect(short* wav, int count, espeak_EVENT* events) {
-  if (wav != nullptr && count > 0) collector->samples.insert(collector->samples.end(), wav, wav + count);
-  for (espeak_EVENT* e = events; e != nullptr && e->type != espeakEVENT_LIST_TERMINATED; ++e)
-    if (e->type == espeakEVENT_WORD || e->type == espeakEVENT_PHONEME) collector->events.push_back(*e);
-  return 0;
-}
-
-// What the child sends back through the pipe for each event.
+// What the worker sends back for each event (espeak_worker.cpp writes the same layout).
 struct WireEvent {
   std::int32_t type, audioPosition, textPosition, length;
   char phoneme[8];
 };
 
-bool writeAll(int fd, const void* data, std::size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
+// The worker executable: $PRESENCE_ESPEAK_WORKER, else next to this code's library or plugin,
+// else the build tree's.
+std::string workerPath() {
+  if (const char* env = std::getenv("PRESENCE_ESPEAK_WORKER"); env != nullptr && *env != '\0') return env;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&workerPath), &info) != 0 && info.dli_fname != nullptr) {
+    const auto beside = std::filesystem::path(info.dli_fname).parent_path() / "presence-espeak-worker";
+    if (::access(beside.c_str(), X_OK) == 0) return beside.string();
   }
-  return true;
-}
-
-[[noreturn]] void childSynthesise(int fd, const std::string& text, const VoiceParams& voice, unsigned seed) {
-  int status = 2;
-  try {
-    Collector c;
-    collector = &c;
-    const int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, nullptr,
-                                       espeakINITIALIZE_PHONEME_EVENTS | espeakINITIALIZE_DONT_EXIT);
-    if (rate <= 0) ::_exit(3);
-    espeak_SetSynthCallback(collect);
-    if (espeak_SetVoiceByName(voice.voice.c_str()) != EE_OK) ::_exit(4);
-    espeak_SetParameter(espeakRATE, voice.rate, 0);
-    espeak_SetParameter(espeakPITCH, voice.pitch, 0);
-    espeak_SetParameter(espeakRANGE, voice.range, 0);
-    std::srand(seed);  // espeak-ng draws its noise (fricatives, breath) from rand()
-    if (espeak_Synth(text.c_str(), text.size() + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, nullptr,
-                     nullptr) != EE_OK ||
-        espeak_Synchronize() != EE_OK)
-      ::_exit(5);
-    const std::int32_t header[3] = {rate, static_cast<std::int32_t>(c.samples.size()),
-                                    static_cast<std::int32_t>(c.events.size())};
-    std::vector<WireEvent> events;
-    for (const auto& e : c.events) {
-      WireEvent w{e.type, e.audio_position, e.text_position, e.length, {}};
-      if (e.type == espeakEVENT_PHONEME) std::memcpy(w.phoneme, e.id.string, sizeof w.phoneme);
-      events.push_back(w);
-    }
-    if (writeAll(fd, header, sizeof header) &&
-        writeAll(fd, c.samples.data(), c.samples.size() * sizeof(short)) &&
-        writeAll(fd, events.data(), events.size() * sizeof(WireEvent)))
-      status = 0;
-  } catch (...) {
-  }
-  ::_exit(status);
+  return PRESENCE_ESPEAK_WORKER_BUILD_PATH;
 }
 
 }  // namespace
@@ -118,19 +75,28 @@ Utterance synthesise(const std::string& text, const VoiceParams& voice) {
     seed = (seed ^ static_cast<unsigned char>(ch)) * 16777619u;
 
   std::lock_guard<std::mutex> lock(espeakMutex());
+  const std::string worker = workerPath();
+  if (::access(worker.c_str(), X_OK) != 0)
+    throw core::Error("espeak-ng worker not found or not executable: " + worker + " (set PRESENCE_ESPEAK_WORKER)");
   int fds[2];
-  if (::pipe(fds) != 0) throw core::Error("espeak-ng: cannot create a pipe");
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw core::Error("espeak-ng: cannot fork");
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    childSynthesise(fds[1], text, voice, seed);
-  }
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw core::Error("espeak-ng: cannot create a pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  const std::string pitch = std::to_string(voice.pitch), rate = std::to_string(voice.rate),
+                    range = std::to_string(voice.range), seedText = std::to_string(seed);
+  std::vector<char*> argv = {const_cast<char*>(worker.c_str()), const_cast<char*>(voice.voice.c_str()),
+                             const_cast<char*>(rate.c_str()),   const_cast<char*>(pitch.c_str()),
+                             const_cast<char*>(range.c_str()),  const_cast<char*>(seedText.c_str()),
+                             const_cast<char*>(text.c_str()),   nullptr};
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, worker.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
   ::close(fds[1]);
+  if (spawned != 0) {
+    ::close(fds[0]);
+    throw core::Error("espeak-ng: cannot start " + worker + ": " + std::strerror(spawned));
+  }
   std::string bytes;
   char buf[65536];
   for (;;) {
