@@ -68,6 +68,16 @@ GenerationModel::GenerationModel(GenerationModelSpec spec, GenerationPreset pres
   }
 }
 
+std::shared_ptr<GenerationModel> withDitWeights(const GenerationModel& base, std::shared_ptr<dit::DitWeights> weights,
+                                                const std::string& keySuffix) {
+  auto dit = std::make_shared<const dit::DualTowerDit>(std::move(weights), base.dit_->computeDtype());
+  std::vector<std::string> random;
+  for (const auto& c : base.random_)
+    if (c != "dit") random.push_back(c);
+  return std::make_shared<GenerationModel>(base.spec_, base.preset_, base.key_ + keySuffix, std::move(dit), base.text_,
+                                           base.videoVae_, base.audioVae_, base.vocoder_, std::move(random));
+}
+
 std::string GenerationModel::describe() const {
   std::ostringstream out;
   out << "model '" << preset_.name << "' on " << runtime::deviceName(dit_->device()) << " ("

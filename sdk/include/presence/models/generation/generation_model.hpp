@@ -119,7 +119,15 @@ class GenerationModel : public runtime::CacheEntry {
   std::vector<std::string> random_;
   std::size_t bytes_ = 0;
   mutable std::mutex textLock_, videoLock_, audioLock_;
+
+  friend std::shared_ptr<GenerationModel> withDitWeights(const GenerationModel&, std::shared_ptr<dit::DitWeights>,
+                                                         const std::string&);
 };
+
+/// A model sharing `base`'s encoders, decoders and settings with a DiT on `weights` (trained
+/// weights). `keySuffix` is appended to the key; "dit" leaves the random components.
+std::shared_ptr<GenerationModel> withDitWeights(const GenerationModel& base, std::shared_ptr<dit::DitWeights> weights,
+                                                const std::string& keySuffix);
 
 /// The model `spec` names, from `cache` (loaded on the first request; later requests with the
 /// same files and settings share it). Throws core::InputError naming the preset, the file or the

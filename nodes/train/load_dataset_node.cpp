@@ -1,0 +1,152 @@
+// presence.load_dataset: reads a dataset folder and encodes every clip once with the model.
+#include <algorithm>
+#include <cstring>
+
+#include "node_util.hpp"
+#include "presence/models/generation/payloads.hpp"
+#include "train_nodes.hpp"
+#include "training_dataset.hpp"
+
+namespace presence::nodes::train {
+namespace {
+
+using namespace presence::core;
+using media::intParam;
+using media::pathParam;
+using media::port;
+namespace gen = presence::models::generation;
+namespace io = presence::media;
+
+at::Tensor framesTensor(const ImageBatch& images) {
+  auto out = at::empty({images.count, images.height, images.width, images.channels}, at::kFloat);
+  std::memcpy(out.data_ptr<float>(), images.pixels.data(), images.pixels.size() * sizeof(float));
+  return out;
+}
+
+at::Tensor waveTensor(const Audio& mono, int64_t maxSamples) {
+  const int64_t n = std::min<int64_t>(mono.frames(), maxSamples);
+  return at::from_blob(const_cast<float*>(mono.samples.data()), {n}, at::kFloat).clone();
+}
+
+at::Tensor cpu(const at::Tensor& t) { return t.detach().to(at::kCPU, at::kFloat).contiguous(); }
+
+// Keeps the first frames so that the count is one the video VAE accepts (1 + 4k).
+ImageBatch trimFrames(const gen::GenerationModel& model, const ImageBatch& frames, const std::string& where) {
+  int n = frames.count;
+  while (n > 0 && !model.isValidFrameCount(n)) --n;
+  if (n < 1) throw InputError(where + ": no valid frame count in " + std::to_string(frames.count) + " frames");
+  if (n == frames.count) return frames;
+  ImageBatch out(n, frames.height, frames.width, frames.channels);
+  std::copy_n(frames.pixels.begin(), out.pixels.size(), out.pixels.begin());
+  return out;
+}
+
+class LoadDatasetNode final : public Node {
+ public:
+  void execute(NodeContext& ctx) override {
+    const auto& model = *ctx.inputAs<gen::ModelHandle>("model").model;
+    std::filesystem::path folder;
+    if (ctx.hasInput("path")) {
+      folder = ctx.inputAs<std::string>("path");
+    } else {
+      if (ctx.paramString("folder").find_first_not_of(" \t") == std::string::npos)
+        ctx.fail("folder", "no dataset folder given");
+      folder = ctx.inputPath("folder");
+    }
+    if (!std::filesystem::is_directory(folder)) ctx.fail("folder", "dataset folder not found: " + folder.string());
+    const auto manifest = media::blameParam(ctx, "folder", [&] { return presence::data::readDataset(folder); });
+
+    const int64_t m = model.sizeMultiple();
+    const int refSize = static_cast<int>(ctx.paramInt("reference_size"));
+    if (refSize % m != 0)
+      ctx.fail("reference_size", std::to_string(refSize) + " is not a multiple of " + std::to_string(m) +
+                                     " (the model's pixels per token)");
+    const int rate = static_cast<int>(model.audioSampleRate());
+    const int64_t maxClips = ctx.paramInt("max_clips");
+    const std::size_t n = maxClips > 0 ? std::min(manifest.clips.size(), static_cast<std::size_t>(maxClips)) : manifest.clips.size();
+
+    TrainingDataset out;
+    out.modelKey = model.key();
+    out.root = manifest.root;
+    for (std::size_t i = 0; i < n; ++i) {
+      ctx.throwIfCancelled();
+      const auto& clip = manifest.clips[i];
+      ctx.progress(static_cast<double>(i) / n, "encoding clip " + std::to_string(i + 1) + "/" + std::to_string(n));
+      const std::string where = "manifest.jsonl:" + std::to_string(clip.line) + " (clip '" + clip.id + "')";
+      EncodedClip e;
+      e.id = clip.id;
+      e.split = clip.split;
+      e.kind = clip.kind;
+      double seconds = clip.duration;
+      if (clip.video) {
+        const Video video = io::loadVideo(*clip.video);
+        if (video.frames.count == 0) throw InputError(where + ": the video has no frames");
+        const int w = static_cast<int>(std::max<int64_t>(m, video.frames.width / m * m));
+        const int h = static_cast<int>(std::max<int64_t>(m, video.frames.height / m * m));
+        const ImageBatch frames = trimFrames(model, io::centerCrop(io::toRgb(video.frames), w, h), where);
+        if (video.fps > 0) seconds = frames.count / video.fps;
+        e.video = cpu(model.encodeFrames(framesTensor(frames)));
+      }
+      if (clip.audio) {
+        const Audio audio = io::loadAudio(*clip.audio, rate, 1);
+        if (audio.frames() == 0) throw InputError(where + ": the audio has no samples");
+        const auto limit = clip.video ? static_cast<int64_t>(seconds * rate + 0.5) : audio.frames();
+        e.audio = cpu(model.encodeWaveform(waveTensor(audio, std::max<int64_t>(1, limit))));
+      }
+      for (const auto& s : clip.subjects) {
+        if (s.slot < 0 || s.slot >= model.maxSubjects()) continue;
+        if (!s.faceRefs.empty()) {
+          std::vector<std::filesystem::path> paths;
+          for (const auto& f : s.faceRefs) paths.push_back(f.path);
+          const ImageBatch views = io::toRgb(io::readImages(paths, io::FitMode::Resize));
+          const ImageBatch packed = views.count == 1 ? io::centerCrop(views, refSize, refSize)
+                                                     : io::packViewsGrid(views, refSize, refSize).image;
+          e.faces.push_back(cpu(model.encodeFrames(framesTensor(packed))));
+          e.faceSlots.push_back(s.slot);
+          e.faceViews.push_back(views.count);
+        }
+        if (s.voiceRef) {
+          const Audio voice = io::loadAudio(*s.voiceRef, rate, 1);
+          if (voice.frames() > 0) {
+            e.voices.push_back(cpu(model.encodeWaveform(waveTensor(voice, int64_t{10} * rate))));
+            e.voiceSlots.push_back(s.slot);
+          }
+        }
+      }
+      const auto text = model.encodeText({clip.caption.text});
+      at::Tensor emb = cpu(text.embeddings);
+      const int64_t len = model.textLength();
+      if (emb.size(1) < len) emb = at::constant_pad_nd(emb, {0, 0, 0, len - emb.size(1)});
+      e.text = emb.slice(1, 0, len).contiguous();
+      e.textTokens = std::min<int64_t>(len, text.lengths[0].item<int64_t>());
+      out.clips.push_back(std::move(e));
+    }
+    ctx.log(LogLevel::Info, "dataset " + manifest.root.string() + ": " + std::to_string(out.clips.size()) +
+                                " clips (" + std::to_string(out.count(presence::data::ClipKind::AudioVideo)) + " av, " +
+                                std::to_string(out.count(presence::data::ClipKind::Speech)) + " speech, " +
+                                std::to_string(out.count(presence::data::ClipKind::Video)) + " video; " +
+                                std::to_string(out.count({}, presence::data::Split::Val)) + " val)");
+    ctx.setOutput("dataset", Value::make(types::Dataset, std::move(out)));
+  }
+};
+
+}  // namespace
+
+void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) {
+  auto d = media::describe(
+      "presence.load_dataset", "Load Dataset", "train", "PresenceLoadDataset",
+      "Reads and validates a training dataset folder (docs/dataset-format.md) and encodes every clip once "
+      "with the model: video frames centre-cropped to a multiple of the model's pixels per token and trimmed "
+      "to a valid frame count, audio at the model's rate in mono, face references (several views packed into "
+      "a grid), voice references and caption embeddings. Keeps each clip's split and kind.");
+  d.inputs = {port("model", types::Model, "The model whose encoders encode the clips (the one to train)."),
+              port("path", types::Path, "The dataset folder (overrides 'folder'), e.g. from synth_dataset.", true)};
+  d.params = {pathParam("folder", "The dataset folder (dataset.json, identities.jsonl, manifest.jsonl)."),
+              intParam("max_clips", 0, 0, 1000000, "Encode only the first clips of the manifest; 0: all."),
+              intParam("reference_size", 64, 16, 1024,
+                       "Side of the square face reference in pixels (a multiple of the model's pixels per token).")};
+  d.outputs = {port("dataset", types::Dataset, "The encoded clips, in memory.")};
+  registry.add<LoadDatasetNode>(std::move(d), origin);
+}
+
+}  // namespace presence::nodes::train

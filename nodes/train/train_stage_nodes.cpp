@@ -1,0 +1,275 @@
+// presence.train_stage1 / train_stage2 / train_stage3: the three training stages on a DATASET.
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "node_util.hpp"
+#include "presence/models/generation/payloads.hpp"
+#include "presence/models/training/trainer.hpp"
+#include "presence/runtime/rng.hpp"
+#include "train_nodes.hpp"
+#include "training_dataset.hpp"
+
+namespace presence::nodes::train {
+namespace {
+
+using namespace presence::core;
+using media::boolParam;
+using media::enumParam;
+using media::floatParam;
+using media::intParam;
+using media::port;
+using media::stringParam;
+namespace gen = presence::models::generation;
+namespace tr = presence::models::training;
+namespace fs = std::filesystem;
+
+enum class Kind { Stage1, Stage2, Stage3 };
+
+std::vector<int64_t> shapeOf(const at::Tensor& t) {
+  return t.defined() ? t.sizes().vec() : std::vector<int64_t>{-1};
+}
+
+// Batches hold clips of equal latent shapes (and reference layout), so they stack.
+std::vector<int64_t> bucketKey(const EncodedClip& c, tr::Stage stage) {
+  std::vector<int64_t> key;
+  auto add = [&](const std::vector<int64_t>& v) { key.insert(key.end(), v.begin(), v.end()); key.push_back(-7); };
+  if (tr::stageUsesVideo(stage)) {
+    add(shapeOf(c.video));
+    for (const auto& f : c.faces) add(shapeOf(f));
+    add(c.faceSlots);
+  }
+  if (tr::stageUsesAudio(stage)) {
+    add(shapeOf(c.audio));
+    for (const auto& v : c.voices) add(shapeOf(v));
+    add(c.voiceSlots);
+  }
+  return key;
+}
+
+tr::TrainingBatch makeBatch(const std::vector<const EncodedClip*>& clips, tr::Stage stage) {
+  tr::TrainingBatch b;
+  std::vector<at::Tensor> video, audio, text, faces;
+  for (const auto* c : clips) {
+    if (tr::stageUsesVideo(stage)) {
+      video.push_back(c->video);
+      if (!c->faces.empty()) faces.push_back(at::cat(c->faces, 2));
+    }
+    if (tr::stageUsesAudio(stage)) audio.push_back(c->audio);
+    text.push_back(c->text);
+    b.textLengths.push_back(c->textTokens);
+  }
+  if (!video.empty()) b.video = at::cat(video, 0);
+  if (!audio.empty()) b.audio = at::cat(audio, 0);
+  b.text = at::cat(text, 0);
+  const auto& first = *clips.front();
+  if (!faces.empty()) {
+    b.references.faces = at::cat(faces, 0);
+    b.references.faceSubjects = first.faceSlots;
+  }
+  if (tr::stageUsesAudio(stage) && !first.voices.empty()) {
+    for (std::size_t k = 0; k < first.voices.size(); ++k) {
+      std::vector<at::Tensor> v;
+      for (const auto* c : clips) v.push_back(c->voices[k]);
+      b.references.voices.push_back(at::cat(v, 0));
+    }
+    b.references.voiceSubjects = first.voiceSlots;
+  }
+  return b;
+}
+
+// Clips grouped by shape, cut into batches of up to `batchSize`.
+std::vector<std::vector<const EncodedClip*>> bucketed(const std::vector<const EncodedClip*>& clips, tr::Stage stage,
+                                                      int64_t batchSize) {
+  std::map<std::vector<int64_t>, std::vector<const EncodedClip*>> groups;
+  for (const auto* c : clips) groups[bucketKey(*c, stage)].push_back(c);
+  std::vector<std::vector<const EncodedClip*>> out;
+  for (auto& [key, group] : groups)
+    for (std::size_t i = 0; i < group.size(); i += batchSize)
+      out.emplace_back(group.begin() + i, group.begin() + std::min<std::size_t>(group.size(), i + batchSize));
+  return out;
+}
+
+std::string seconds(double s) {
+  std::ostringstream o;
+  o.precision(s < 10 ? 2 : 0);
+  o << std::fixed << s << " s";
+  return o.str();
+}
+
+ImageBatch plotImage(const at::Tensor& plot) {
+  const at::Tensor p = plot.to(at::kCPU, at::kFloat).contiguous();
+  ImageBatch out(1, static_cast<int>(p.size(0)), static_cast<int>(p.size(1)), 3);
+  std::memcpy(out.pixels.data(), p.data_ptr<float>(), out.pixels.size() * sizeof(float));
+  return out;
+}
+
+class TrainStageNode final : public Node {
+ public:
+  explicit TrainStageNode(Kind kind) : kind_(kind) {}
+
+  void execute(NodeContext& ctx) override {
+    const auto& base = ctx.inputAs<gen::ModelHandle>("model").model;
+    const auto& dataset = ctx.inputAs<TrainingDataset>("dataset");
+    if (dataset.modelKey != base->key())
+      throw InputError("input 'dataset' was encoded with another model; connect load_dataset to the same model");
+    tr::Stage stage = tr::Stage::Stage2Joint;
+    if (kind_ == Kind::Stage1)
+      stage = ctx.paramString("tower") == "audio" ? tr::Stage::Stage1Audio : tr::Stage::Stage1Video;
+    if (kind_ == Kind::Stage3) stage = tr::Stage::Stage3MultiView;
+
+    // The stage's clips.
+    std::vector<const EncodedClip*> train, val;
+    for (const auto& c : dataset.clips) {
+      bool ok = false;
+      switch (stage) {
+        case tr::Stage::Stage1Audio: ok = c.kind == presence::data::ClipKind::Speech; break;
+        case tr::Stage::Stage1Video: ok = c.kind == presence::data::ClipKind::Video; break;
+        case tr::Stage::Stage2Joint: ok = c.kind == presence::data::ClipKind::AudioVideo; break;
+        case tr::Stage::Stage3MultiView: ok = c.kind == presence::data::ClipKind::AudioVideo && c.multiView(); break;
+      }
+      if (ok) (c.split == presence::data::Split::Val ? val : train).push_back(&c);
+    }
+    if (train.empty()) {
+      const char* what = stage == tr::Stage::Stage1Audio   ? "speech-only clips for the audio stage"
+                         : stage == tr::Stage::Stage1Video ? "video-only clips for the video stage"
+                         : stage == tr::Stage::Stage2Joint ? "audio-video clips for stage 2"
+                                                           : "audio-video clips with multi-view face references for stage 3";
+      throw InputError(std::string("dataset has no ") + (val.empty() ? "" : "training ") + what);
+    }
+
+    const int64_t batchSize = ctx.paramInt("batch_size");
+    const int64_t accumulation = ctx.paramInt("grad_accumulation");
+    const uint64_t seed = static_cast<uint64_t>(ctx.paramInt("seed"));
+    auto batches = std::make_shared<std::vector<tr::TrainingBatch>>();
+    for (const auto& group : bucketed(train, stage, batchSize)) batches->push_back(makeBatch(group, stage));
+    std::vector<tr::TrainingBatch> validation;
+    for (const auto& group : bucketed(val, stage, batchSize)) validation.push_back(makeBatch(group, stage));
+    // Micro-batch i of the run: epoch i / n, in an order shuffled by (seed, epoch).
+    tr::BatchSource source = [batches, accumulation, seed](int64_t step) {
+      const auto n = static_cast<int64_t>(batches->size());
+      std::vector<tr::TrainingBatch> out;
+      for (int64_t j = 0; j < accumulation; ++j) {
+        const int64_t i = step * accumulation + j;
+        std::vector<std::size_t> order(n);
+        for (int64_t k = 0; k < n; ++k) order[k] = static_cast<std::size_t>(k);
+        order = presence::data::shuffled(std::move(order), runtime::deriveSeed(seed, static_cast<uint64_t>(i / n)));
+        out.push_back((*batches)[order[i % n]]);
+      }
+      return out;
+    };
+
+    // Float32 master weights, copied so the input model stays as it is.
+    const auto& src = base->dit()->weights();
+    auto weights = std::make_shared<models::dit::DitWeights>(models::dit::DitWeights::empty(src.config()));
+    for (const auto& name : src.names()) weights->set(name, src.get(name).detach().to(at::kFloat).clone());
+
+    const std::string prefix = ctx.paramString("checkpoint_prefix");
+    const fs::path folder = media::outputFile(ctx, "checkpoint_prefix", "");
+    tr::TrainerOptions o;
+    o.stage = stage;
+    o.adam.learningRate = ctx.paramFloat("learning_rate");
+    o.adam.beta1 = ctx.paramFloat("beta1");
+    o.adam.beta2 = ctx.paramFloat("beta2");
+    o.adam.eps = ctx.paramFloat("eps");
+    o.adam.weightDecay = ctx.paramFloat("weight_decay");
+    o.steps = ctx.paramInt("iterations");
+    o.audioWeight = kind_ == Kind::Stage1 ? 1.0 : ctx.paramFloat("audio_loss_weight");
+    o.maxGradNorm = ctx.paramFloat("clip_grad_norm");
+    o.bf16Autocast = ctx.paramBool("bf16");
+    o.seed = seed;
+    o.checkpointDir = folder;
+    o.checkpointEvery = ctx.paramInt("checkpoint_every");
+    o.validateEvery = ctx.paramInt("validate_every");
+    o.resume = true;
+    o.progress = [&ctx](const tr::TrainingProgress& p) {
+      ctx.progress(p.totalSteps > 0 ? static_cast<double>(p.step) / p.totalSteps : 1.0,
+                   "step " + std::to_string(p.step) + "/" + std::to_string(p.totalSteps) + ", loss " +
+                       std::to_string(p.loss) + ", ETA " + seconds(p.etaSeconds));
+      return ctx.cancelled();
+    };
+
+    tr::Trainer trainer(weights, o);
+    const auto result = trainer.run(source, validation);
+    for (const auto& name : weights->names()) weights->get(name).requires_grad_(false);
+    ctx.throwIfCancelled();
+    ctx.log(LogLevel::Info, tr::stageName(stage) + ": " + std::to_string(train.size()) + " training clips in " +
+                                std::to_string(batches->size()) + " batches, " + std::to_string(val.size()) +
+                                " validation clips; " +
+                                (result.startStep > 0 ? "resumed from step " + std::to_string(result.startStep) + ", "
+                                                      : std::string()) +
+                                "now at step " + std::to_string(result.step));
+
+    FileList files;
+    if (fs::exists(folder / "loss_curve.csv")) files.paths.push_back((folder / "loss_curve.csv").string());
+    if (result.lastCheckpoint)
+      for (const auto& e : fs::directory_iterator(*result.lastCheckpoint))
+        if (e.is_regular_file()) files.paths.push_back(e.path().string());
+    std::sort(files.paths.begin() + (files.paths.empty() ? 0 : 1), files.paths.end());
+
+    auto trained = gen::withDitWeights(*base, weights,
+                                       "|" + tr::stageName(stage) + ":" + prefix + "@" + std::to_string(result.step));
+    ctx.setOutput("model", Value::make(types::Model, gen::ModelHandle{std::move(trained)}));
+    ctx.setOutput("loss_plot", Value::make(types::Image, plotImage(tr::renderLossPlot(trainer.history()))));
+    ctx.setOutput("files", Value::make(types::Files, std::move(files)));
+  }
+
+ private:
+  Kind kind_;
+};
+
+void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
+  const int n = kind == Kind::Stage1 ? 1 : kind == Kind::Stage2 ? 2 : 3;
+  const std::string id = "presence.train_stage" + std::to_string(n);
+  const char* what =
+      kind == Kind::Stage1
+          ? "Stage 1: trains one tower (audio on speech-only clips, video on video-only clips) with the "
+            "cross-modal fusion masked; the other tower and the fusion weights stay frozen."
+      : kind == Kind::Stage2 ? "Stage 2: trains both towers and the fusion jointly on audio-video clips "
+                               "(loss = video + λ·audio)."
+                             : "Stage 3: fine-tunes everything on audio-video clips with multi-view face references "
+                               "(a tenth of the learning rate by default).";
+  auto d = media::describe(
+      id, "Train Stage " + std::to_string(n), "train", "PresenceTrainStage" + std::to_string(n),
+      std::string(what) +
+          " Batches hold clips of equal latent shape and are drawn deterministically from (seed, step). "
+          "Checkpoints go to 'checkpoint_prefix' in the output folder; running again resumes from the last one. "
+          "Outputs the trained model (sharing the encoders), the loss plot and the written files.");
+  d.inputs = {port("model", types::Model, "The model to train (its weights are copied, not changed)."),
+              port("dataset", types::Dataset, "Clips encoded by presence.load_dataset with the same model.")};
+  if (kind == Kind::Stage1) d.params.push_back(enumParam("tower", {"audio", "video"}, "audio", "The tower to train."));
+  if (kind != Kind::Stage1)
+    d.params.push_back(floatParam("audio_loss_weight", 1.0, 0.0, 100.0, "λ: weight of the audio loss."));
+  d.params.push_back(floatParam("learning_rate", kind == Kind::Stage3 ? 1e-5 : 1e-4, 0.0, 1.0, "AdamW learning rate."));
+  d.params.push_back(floatParam("beta1", 0.9, 0.0, 0.999999, "AdamW β1."));
+  d.params.push_back(floatParam("beta2", 0.999, 0.0, 0.999999, "AdamW β2."));
+  d.params.push_back(floatParam("eps", 1e-8, 0.0, 1.0, "AdamW ε."));
+  d.params.push_back(floatParam("weight_decay", 0.0, 0.0, 1.0, "AdamW decoupled weight decay."));
+  d.params.push_back(intParam("batch_size", 1, 1, 1024, "Clips per micro-batch (clips of equal latent shape)."));
+  d.params.push_back(intParam("grad_accumulation", 1, 1, 1024, "Micro-batches per optimiser step."));
+  d.params.push_back(intParam("iterations", 100, 1, 100000000, "Total optimiser steps (a resumed run counts on)."));
+  d.params.push_back(intParam("seed", 0, 0, 2147483647, "Seed of the batch order, noise levels and noise."));
+  d.params.back().widget = "seed";
+  d.params.push_back(boolParam("bf16", false, "Forward under bfloat16 autocast (weights stay float32)."));
+  d.params.push_back(floatParam("clip_grad_norm", 1.0, 0.0, 1e6, "Global gradient norm limit; 0: no clipping."));
+  d.params.push_back(intParam("checkpoint_every", 0, 0, 100000000, "Steps between checkpoints; 0: only at the end."));
+  d.params.push_back(intParam("validate_every", 0, 0, 100000000, "Steps between validations; 0: only at the end."));
+  d.params.push_back(stringParam("checkpoint_prefix", "train/stage" + std::to_string(n),
+                                 "Checkpoint folder inside the output directory; an existing run there is resumed."));
+  d.outputs = {port("model", types::Model, "The model with the trained DiT weights."),
+               port("loss_plot", types::Image, "The loss curve (train blue, validation orange)."),
+               port("files", types::Files, "The loss CSV and the last checkpoint's files.")};
+  d.sideEffects = true;
+  registry.add(std::move(d), [kind] { return std::unique_ptr<Node>(new TrainStageNode(kind)); }, origin);
+}
+
+}  // namespace
+
+void registerTrainStageNodes(NodeRegistry& registry, const std::string& origin) {
+  add(registry, origin, Kind::Stage1);
+  add(registry, origin, Kind::Stage2);
+  add(registry, origin, Kind::Stage3);
+}
+
+}  // namespace presence::nodes::train

@@ -1,0 +1,194 @@
+// The training nodes on the tiny preset: load_dataset payload counts, each stage writing checkpoints
+// and a loss CSV, resuming, and the errors for unsuitable datasets and missing folders.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "fake_context.hpp"
+#include "generate_nodes.hpp"
+#include "presence/core/error.hpp"
+#include "presence/core/registry.hpp"
+#include "presence/data/dataset.hpp"
+#include "presence/models/generation/payloads.hpp"
+#include "synth_dataset.hpp"
+#include "test_util.hpp"
+#include "train_nodes.hpp"
+#include "training_dataset.hpp"
+
+namespace presence::nodes::train {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace presence::core;
+using presence::data::ClipKind;
+using presence::data::Split;
+using presence::media::testing::TempDir;
+using presence::testing::FakeContext;
+
+NodeRegistry& registry() {
+  static NodeRegistry* r = [] {
+    auto* reg = new NodeRegistry;
+    generate::registerGenerateNodes(*reg);
+    registerTrainNodes(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+int lines(const fs::path& p) {
+  std::ifstream in(p);
+  int n = 0;
+  for (std::string l; std::getline(in, l);) ++n;
+  return n;
+}
+
+class TrainNodes : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("presence-train-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    presence::nodes::data::SynthOptions o;
+    o.identities = 5;
+    o.clipsPerIdentity = 2;
+    o.seed = 3;
+    o.width = o.height = 64;
+    o.clipSeconds = 0.6;
+    o.twoSubjectShare = 0.0;
+    o.speechOnlyShare = 0.3;
+    o.videoOnlyShare = 0.3;
+    o.valFraction = 0.2;
+    presence::nodes::data::generateSynthDataset(o, root_ / "mixed");
+    o.speechOnlyShare = 0.0;
+    o.identities = 2;
+    presence::nodes::data::generateSynthDataset(o, root_ / "nospeech");
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  TempDir out;
+  const NodeDescriptor& d(const std::string& id) { return *registry().find(id); }
+  FakeContext context(const std::string& id) { return FakeContext(d(id), out.path(), out.path()); }
+  void run(const std::string& id, FakeContext& ctx) { registry().create(id)->execute(ctx); }
+  std::string failure(const std::string& id, FakeContext& ctx) {
+    try {
+      run(id, ctx);
+    } catch (const ParamError& e) {
+      return e.param() + ": " + e.what();
+    } catch (const InputError& e) {
+      return std::string("input: ") + e.what();
+    }
+    return "(ran)";
+  }
+  Value model() {
+    FakeContext ctx = context("presence.load_model");
+    ctx.set("preset", "tiny").set("device", "cpu");
+    run("presence.load_model", ctx);
+    return ctx.outputs.at("model");
+  }
+  Value dataset(const std::string& name) {
+    FakeContext ctx = context("presence.load_dataset");
+    ctx.set("folder", (root_ / name).string()).link("model", model());
+    run("presence.load_dataset", ctx);
+    return ctx.outputs.at("dataset");
+  }
+  // Runs a stage; returns its context (outputs, logs).
+  FakeContext stage(const std::string& id, const Value& ds, int iterations, const std::string& prefix,
+                    const std::string& tower = "") {
+    FakeContext ctx = context(id);
+    ctx.link("model", model()).link("dataset", ds);
+    ctx.set("iterations", iterations).set("checkpoint_prefix", prefix).set("seed", 5);
+    if (!tower.empty()) ctx.set("tower", tower);
+    run(id, ctx);
+    return ctx;
+  }
+  void expectRun(FakeContext& ctx, const std::string& prefix, int steps) {
+    const fs::path folder = out.path() / prefix;
+    char name[32];
+    std::snprintf(name, sizeof name, "step-%08d", steps);
+    EXPECT_TRUE(fs::is_directory(folder / name)) << folder / name;
+    EXPECT_EQ(lines(folder / "loss_curve.csv"), steps + 1);
+    const auto& files = ctx.outputs.at("files").as<FileList>().paths;
+    ASSERT_FALSE(files.empty());
+    EXPECT_EQ(fs::path(files.front()).filename(), "loss_curve.csv");
+    EXPECT_GE(files.size(), 3u);  // the CSV and the checkpoint's two files
+    const auto& plot = ctx.outputs.at("loss_plot").as<ImageBatch>();
+    EXPECT_EQ(plot.count, 1);
+    EXPECT_EQ(plot.channels, 3);
+    const auto& trained = ctx.outputs.at("model").as<models::generation::ModelHandle>().model;
+    EXPECT_NE(trained->key(), model().as<models::generation::ModelHandle>().model->key());
+  }
+  static inline fs::path root_;
+};
+
+TEST_F(TrainNodes, DatasetPayloadHasTheManifestsClipsPerSplitAndKind) {
+  const Value v = dataset("mixed");
+  const auto& ds = v.as<TrainingDataset>();
+  const auto manifest = presence::data::readDataset(root_ / "mixed");
+  ASSERT_EQ(ds.clips.size(), manifest.clips.size());
+  for (auto kind : {ClipKind::AudioVideo, ClipKind::Speech, ClipKind::Video})
+    for (auto split : {Split::Train, Split::Val})
+      EXPECT_EQ(ds.count(kind, split), presence::data::filterClips(manifest, kind, split).size())
+          << presence::data::toString(kind) << "/" << presence::data::toString(split);
+  EXPECT_GT(ds.count(ClipKind::Speech, Split::Train), 0u);
+  EXPECT_GT(ds.count(ClipKind::Video, Split::Train), 0u);
+  for (const auto& c : ds.clips) {
+    EXPECT_EQ(c.video.defined(), c.kind != ClipKind::Speech) << c.id;
+    if (c.kind != ClipKind::Video) {
+      EXPECT_TRUE(c.audio.defined()) << c.id;
+    }
+    EXPECT_TRUE(c.text.defined());
+    if (c.kind == ClipKind::AudioVideo) {
+      EXPECT_TRUE(c.multiView()) << c.id;
+    }
+  }
+  EXPECT_GT(payloadBytes(ds), 0u);
+
+  FakeContext capped = context("presence.load_dataset");
+  capped.set("folder", (root_ / "mixed").string()).set("max_clips", 2).link("model", model());
+  run("presence.load_dataset", capped);
+  EXPECT_EQ(capped.outputs.at("dataset").as<TrainingDataset>().clips.size(), 2u);
+}
+
+TEST_F(TrainNodes, MissingFolderFailsNamingTheParameter) {
+  FakeContext ctx = context("presence.load_dataset");
+  ctx.set("folder", (root_ / "does-not-exist").string()).link("model", model());
+  const std::string msg = failure("presence.load_dataset", ctx);
+  EXPECT_EQ(msg.rfind("folder: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("does-not-exist"), std::string::npos) << msg;
+}
+
+TEST_F(TrainNodes, Stage1BothTowersWriteCheckpointsAndLossCurves) {
+  const Value ds = dataset("mixed");
+  FakeContext audio = stage("presence.train_stage1", ds, 2, "s1a", "audio");
+  expectRun(audio, "s1a", 2);
+  FakeContext video = stage("presence.train_stage1", ds, 2, "s1v", "video");
+  expectRun(video, "s1v", 2);
+}
+
+TEST_F(TrainNodes, Stage2ResumesFromItsCheckpoint) {
+  const Value ds = dataset("mixed");
+  FakeContext first = stage("presence.train_stage2", ds, 2, "s2");
+  expectRun(first, "s2", 2);
+  FakeContext second = stage("presence.train_stage2", ds, 3, "s2");
+  expectRun(second, "s2", 3);
+  bool resumed = false;
+  for (const auto& l : second.logs) resumed = resumed || l.find("resumed from step 2") != std::string::npos;
+  EXPECT_TRUE(resumed);
+}
+
+TEST_F(TrainNodes, Stage3TrainsOnMultiViewClips) {
+  FakeContext ctx = stage("presence.train_stage3", dataset("mixed"), 2, "s3");
+  expectRun(ctx, "s3", 2);
+}
+
+TEST_F(TrainNodes, AudioStageRefusesADatasetWithoutSpeechOnlyClips) {
+  const Value ds = dataset("nospeech");
+  EXPECT_EQ(ds.as<TrainingDataset>().count(ClipKind::Speech), 0u);
+  FakeContext ctx = context("presence.train_stage1");
+  ctx.link("model", model()).link("dataset", ds).set("tower", "audio").set("iterations", 1);
+  EXPECT_EQ(failure("presence.train_stage1", ctx), "input: dataset has no speech-only clips for the audio stage");
+  EXPECT_FALSE(fs::exists(out.path() / "train/stage1"));
+}
+
+}  // namespace
+}  // namespace presence::nodes::train
