@@ -40,17 +40,7 @@ struct GenerateNodes : ::testing::Test {
       a.samples.push_back(amplitude * static_cast<float>(std::sin(2 * M_PI * 200.0 * i / 22050.0)));
     return Value::make(types::Audio, a);
   }
-  // Runs `ctx` expecting a failure; returns "param: message" or "input: message".
-  std::string failure(const std::string& id, FakeContext& ctx) {
-    try {
-      run(id, ctx);
-    } catch (const ParamError& e) {
-      return e.param() + ": " + e.what();
-    } catch (const InputError& e) {
-      return std::string("input: ") + e.what();
-    }
-    return "(ran)";
-  }
+  std::string failure(const std::string& id, FakeContext& ctx) { return presence::testing::failureOf(registry(), id, ctx); }
 };
 
 TEST_F(GenerateNodes, DescriptorsAreCompleteAndTwoLoadsShareOneModel) {

@@ -37,11 +37,9 @@ inline void setAll(Graph& g, const std::string& type, const std::string& param, 
     if (n.type == type) n.params[param] = value;
 }
 
-/// The graph with the tiny model: 64 x 64 frames, 13 frames (0.5 s at 24 fps), two steps.
-inline Graph tinyGraph(const fs::path& file) {
-  GraphLoadResult loaded = loadGraphFile(file);
-  for (const auto& d : loaded.diagnostics) ADD_FAILURE() << d.format();
-  Graph g = loaded.graph;
+/// Shrinks a generation graph to the tiny model: 64 x 64 frames, 13 frames (0.5 s at 24 fps), two
+/// steps, a preview every step.
+inline void shrinkToTiny(Graph& g) {
   setAll(g, "presence.load_model", "preset", "tiny");
   setAll(g, "presence.load_model", "device", "cpu");
   setAll(g, "presence.identity_encode", "reference_size", 64);
@@ -50,6 +48,14 @@ inline Graph tinyGraph(const fs::path& file) {
   setAll(g, "presence.sampler", "duration", 0.5);
   setAll(g, "presence.sampler", "steps", 2);
   setAll(g, "presence.sampler", "preview_every", 1);
+}
+
+/// A sample graph file, shrunk to the tiny model.
+inline Graph tinyGraph(const fs::path& file) {
+  GraphLoadResult loaded = loadGraphFile(file);
+  for (const auto& d : loaded.diagnostics) ADD_FAILURE() << d.format();
+  Graph g = loaded.graph;
+  shrinkToTiny(g);
   return g;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "presence/core/node.hpp"
+#include "presence/core/registry.hpp"
 
 namespace presence::testing {
 
@@ -71,5 +72,18 @@ class FakeContext final : public NodeContext {
   std::map<std::string, nlohmann::json> params_;
   std::map<std::string, Value> inputs_;
 };
+
+/// Runs node `id` in `ctx` expecting it to fail; returns "<param>: <message>" for a parameter
+/// error, "input: <message>" for another input error, "(ran)" when it did not fail.
+inline std::string failureOf(const NodeRegistry& registry, const std::string& id, FakeContext& ctx) {
+  try {
+    registry.create(id)->execute(ctx);
+  } catch (const ParamError& e) {
+    return e.param() + ": " + e.what();
+  } catch (const InputError& e) {
+    return std::string("input: ") + e.what();
+  }
+  return "(ran)";
+}
 
 }  // namespace presence::testing

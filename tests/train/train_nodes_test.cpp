@@ -69,16 +69,7 @@ class TrainNodes : public ::testing::Test {
   const NodeDescriptor& d(const std::string& id) { return *registry().find(id); }
   FakeContext context(const std::string& id) { return FakeContext(d(id), out.path(), out.path()); }
   void run(const std::string& id, FakeContext& ctx) { registry().create(id)->execute(ctx); }
-  std::string failure(const std::string& id, FakeContext& ctx) {
-    try {
-      run(id, ctx);
-    } catch (const ParamError& e) {
-      return e.param() + ": " + e.what();
-    } catch (const InputError& e) {
-      return std::string("input: ") + e.what();
-    }
-    return "(ran)";
-  }
+  std::string failure(const std::string& id, FakeContext& ctx) { return presence::testing::failureOf(registry(), id, ctx); }
   Value model() {
     FakeContext ctx = context("presence.load_model");
     ctx.set("preset", "tiny").set("device", "cpu");
