@@ -206,11 +206,15 @@ at::Tensor MmaudioVae::decoderForward(const at::Tensor& z) const {
 }
 
 AudioVaePosterior MmaudioVae::encodeMel(const at::Tensor& mel) {
+  runtime::InferenceGuard guard;
+  return encodeMelDifferentiable(mel);
+}
+
+AudioVaePosterior MmaudioVae::encodeMelDifferentiable(const at::Tensor& mel) const {
   if (!mel.defined() || mel.dim() != 3 || mel.size(1) != config_.dataDim || mel.size(2) < config_.temporalDownsample()) {
     throw core::InputError("audio VAE: expected a mel [B, " + std::to_string(config_.dataDim) + ", frames >= " +
                            std::to_string(config_.temporalDownsample()) + "]");
   }
-  runtime::InferenceGuard guard;
   const at::Tensor x = (mel.to(device_, dtype_) - weight("data_mean")) / weight("data_std");
   const at::Tensor moments = encoderForward(x);
   AudioVaePosterior posterior;
@@ -220,10 +224,14 @@ AudioVaePosterior MmaudioVae::encodeMel(const at::Tensor& mel) {
 }
 
 at::Tensor MmaudioVae::decodeMel(const at::Tensor& latents) {
+  runtime::InferenceGuard guard;
+  return decodeMelDifferentiable(latents);
+}
+
+at::Tensor MmaudioVae::decodeMelDifferentiable(const at::Tensor& latents) const {
   if (!latents.defined() || latents.dim() != 3 || latents.size(1) != config_.embedDim || latents.size(2) < 1) {
     throw core::InputError("audio VAE: expected latents [B, " + std::to_string(config_.embedDim) + ", L]");
   }
-  runtime::InferenceGuard guard;
   const at::Tensor out = decoderForward(latents.to(device_, dtype_));
   return out * weight("data_std") + weight("data_mean");
 }

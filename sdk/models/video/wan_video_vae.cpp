@@ -427,4 +427,20 @@ at::Tensor WanVideoVae::decodeImpl(const at::Tensor& latents, bool chunked) {
   return out;
 }
 
+at::Tensor WanVideoVae::trainingMoments(const WanVaeConfig& config, const std::map<std::string, at::Tensor>& weights,
+                                        const at::Tensor& frames) {
+  const Network net(config, weights);
+  at::Tensor x = frames.permute({0, 4, 1, 2, 3}) * 2.0 - 1.0;
+  CausalCache cache;
+  return net.pointwise(net.encoder(patchify(x, config.patchSize), cache), "conv1");
+}
+
+at::Tensor WanVideoVae::trainingDecode(const WanVaeConfig& config, const std::map<std::string, at::Tensor>& weights,
+                                       const at::Tensor& latents) {
+  const Network net(config, weights);
+  CausalCache cache;
+  const at::Tensor patches = net.decoder(net.pointwise(latents, "conv2"), cache, /*first=*/true);
+  return unpatchify(patches, config.patchSize).permute({0, 2, 3, 4, 1});
+}
+
 }  // namespace presence::models::video

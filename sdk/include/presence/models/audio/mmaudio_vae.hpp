@@ -76,6 +76,11 @@ class MmaudioVae : public presence::models::AudioVae {
   /// Latents channel-first `[B, embedDim, L]` → log-mel `[B, dataDim, frames]`.
   at::Tensor decodeMel(const at::Tensor& latents);
 
+  /// encodeMel()/decodeMel() with gradients (no inference guard), for training: construct the
+  /// VAE from raw weights that require gradients and the folding above stays in the graph.
+  AudioVaePosterior encodeMelDifferentiable(const at::Tensor& mel) const;
+  at::Tensor decodeMelDifferentiable(const at::Tensor& latents) const;
+
   const AudioVaeConfig& config() const { return config_; }
   const MelFrontEnd& frontEnd() const { return mel_; }
   /// A folded (normalised, gain-scaled) weight, or data_mean / data_std.

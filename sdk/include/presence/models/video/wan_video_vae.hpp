@@ -67,6 +67,16 @@ class WanVideoVae : public presence::models::VideoVae {
   at::Tensor encodeWhole(const at::Tensor& frames);
   at::Tensor decodeWhole(const at::Tensor& latents);
 
+  /// Differentiable whole-clip passes for training on `weights` (public names; they may require
+  /// gradients), without the inference guard or the latent normalisation:
+  /// frames `[B, N, H, W, 3]` in 0..1 → the encoder's moments `[B, 2z, F', h, w]` (posterior mean,
+  /// then log-variance), and latents `[B, z, F', h, w]` → frames `[B, N, H, W, 3]` in −1..1
+  /// (unclamped). Shapes are the caller's responsibility (the trainer checks them).
+  static at::Tensor trainingMoments(const WanVaeConfig& config, const std::map<std::string, at::Tensor>& weights,
+                                    const at::Tensor& frames);
+  static at::Tensor trainingDecode(const WanVaeConfig& config, const std::map<std::string, at::Tensor>& weights,
+                                   const at::Tensor& latents);
+
   const WanVaeConfig& config() const { return config_; }
   /// A loaded tensor by its public name.
   const at::Tensor& weight(const std::string& name) const;
