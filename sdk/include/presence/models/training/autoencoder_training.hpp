@@ -1,0 +1,79 @@
+// Training the small video and audio VAEs (the paper reuses frozen public ones; the built-in model
+// needs its own). Each is a VAE objective: reconstruction (L1) plus a weighted KL term of the
+// encoder's diagonal Gaussian, AdamW, gradient clipping, atomic checkpoints that resume
+// bit-identically (same draws from (seed, step)) and a loss history.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "presence/core/cancel_token.hpp"
+#include "presence/models/audio/vae_config.hpp"
+#include "presence/models/training/adamw.hpp"
+#include "presence/models/training/loss_curve.hpp"
+#include "presence/models/video/video_vae_config.hpp"
+
+namespace presence::models::training {
+
+struct AutoencoderProgress {
+  int64_t step = 0;  ///< steps completed
+  int64_t totalSteps = 0;
+  double loss = 0.0;
+  double elapsedSeconds = 0.0;
+  double etaSeconds = 0.0;
+};
+
+struct AutoencoderTrainOptions {
+  AdamWOptions adam{3e-4, 0.9, 0.99, 1e-8, 0.0};
+  int64_t steps = 500;
+  int64_t batchSize = 4;       ///< crops per step
+  double klWeight = 1e-3;      ///< weight of the KL term (per latent element) against the L1 term
+  double maxGradNorm = 1.0;    ///< 0: no clipping
+  uint64_t seed = 0;
+  /// Video: crop side in pixels (a multiple of the spatial compression; 0: whole frames) and
+  /// frames per crop (1 + k · temporal compression). Audio: crop length in latent frames.
+  int64_t cropSize = 64;
+  int64_t cropFrames = 5;
+  int64_t cropLatents = 32;
+  std::filesystem::path checkpointDir;  ///< empty: no checkpoints, no resume
+  int64_t checkpointEvery = 0;          ///< steps; 0: only at the end (when a folder is set)
+  /// Per completed step; returning true cancels before the next step.
+  std::function<bool(const AutoencoderProgress&)> progress;
+  const core::CancelToken* cancel = nullptr;
+};
+
+struct AutoencoderTrainResult {
+  /// The trained weights in the public names, ready for the VAE's constructor. The video VAE's
+  /// latent normalisation is folded into conv1/conv2 so its latents have zero mean and unit
+  /// variance per channel over the training crops.
+  std::map<std::string, at::Tensor> stateDict;
+  std::vector<LossRecord> history;
+  int64_t startStep = 0;  ///< > 0 after a resume
+  int64_t step = 0;
+  bool cancelled = false;
+  /// Measured on fixed crops after training: the reconstruction's PSNR in dB (video: pixels in
+  /// 0..1; audio: log-mel in units of the data's per-bin standard deviation, peak 1) and the
+  /// latents' per-channel mean and standard deviation before folding.
+  double psnr = 0.0;
+  std::vector<double> latentMean, latentStd;
+};
+
+/// Trains a video VAE on clips `[N, H, W, 3]` in 0..1 (N >= cropFrames, H and W >= cropSize).
+/// Starts from random weights (seed) or the newest checkpoint in options.checkpointDir.
+/// Throws core::InputError for no clips, clips too small for the crop, or bad options.
+AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const std::vector<at::Tensor>& clips,
+                                     const AutoencoderTrainOptions& options);
+
+/// Trains an MMAudio-style VAE on mono 16 kHz waveforms `[T]`; data_mean/data_std are set from
+/// the data's log-mel statistics per bin before training and stay fixed.
+AutoencoderTrainResult trainAudioVae(const audio::AudioVaeConfig& config, const std::vector<at::Tensor>& waveforms,
+                                     const AutoencoderTrainOptions& options);
+
+}  // namespace presence::models::training
