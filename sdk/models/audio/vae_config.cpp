@@ -76,7 +76,7 @@ AudioVaeConfig audioVaePreset(const std::string& name) {
     return c;
   }
   if (name == "small") {
-    c.hiddenDim = 128;
+    c.hiddenDim = 64;
     return c;
   }
   if (name == "tiny") {

@@ -59,7 +59,7 @@ std::vector<std::string> presetNames() { return {"iap", "ovi", "small", "tiny"};
 std::string presetSummary(const std::string& name) {
   if (name == "iap") return "Identity-as-Presence, public shapes and names (2 x 30 blocks, dim 3072, bf16)";
   if (name == "ovi") return "Ovi fusion model, public shapes and names, no _prime weights (bf16)";
-  if (name == "small") return "same architecture, sized to train the built-in model on a CPU (dim 256, 6 blocks)";
+  if (name == "small") return "same architecture, sized to train the built-in model on a CPU (dim 256, 4 blocks)";
   if (name == "tiny") return "same architecture, for unit tests (dim 64, 2 blocks)";
   throw core::InputError("unknown DiT preset '" + name + "'");
 }
@@ -67,7 +67,7 @@ std::string presetSummary(const std::string& name) {
 DitConfig preset(const std::string& name) {
   if (name == "iap") return fullSize("iap", true);
   if (name == "ovi") return fullSize("ovi", false);
-  if (name == "small") return scaled("small", 256, 4, 1024, 6, 256, 256, 256, 16, 20, 256);
+  if (name == "small") return scaled("small", 256, 4, 1024, 4, 256, 256, 256, 16, 20, 256);
   if (name == "tiny") return scaled("tiny", 64, 2, 128, 2, 32, 32, 32, 4, 20, 32);
   std::string known;
   for (const auto& n : presetNames()) known += (known.empty() ? "" : ", ") + n;

@@ -159,8 +159,8 @@ WanVaeConfig videoVaePreset(const std::string& name) {
     return c;
   }
   if (name == "small") {
-    c.encoderDim = 32;
-    c.decoderDim = 32;
+    c.encoderDim = 16;
+    c.decoderDim = 24;
     c.zDim = 16;
     return c;
   }

@@ -29,7 +29,7 @@ struct AudioVaeConfig {
   int64_t bottleneckDim() const { return hiddenDim * chMult.back(); }
 };
 
-/// Presets: "mmaudio16k" (the public 16 kHz file), "small" (hidden 128), "tiny" (hidden 16, one
+/// Presets: "mmaudio16k" (the public 16 kHz file), "small" (hidden 64), "tiny" (hidden 16, one
 /// block a level, for tests).
 AudioVaeConfig audioVaePreset(const std::string& name);
 std::vector<std::string> audioVaePresetNames();

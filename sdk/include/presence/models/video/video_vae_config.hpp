@@ -40,7 +40,7 @@ struct WanVaeConfig {
 };
 
 /// Presets: "wan22" (the public Wan2.2_VAE file, with its 48 latent means and stds), "small"
-/// (encoder 32, decoder 32, z 16: trainable on a 2-core CPU at ~128×128), "tiny" (widths 8, one
+/// (encoder 16, decoder 24, z 16: trainable on a 2-core CPU at ~128×128), "tiny" (widths 8, one
 /// block a level, z 4: unit tests). Throws core::InputError for an unknown name.
 WanVaeConfig videoVaePreset(const std::string& name);
 std::vector<std::string> videoVaePresetNames();
