@@ -27,11 +27,11 @@ class IdentityEncodeNode final : public Node {
     gen::IdentitySet set;
     if (ctx.hasInput("identities")) {
       set = ctx.inputAs<gen::IdentitySet>("identities");
-      if (!set.subjects.empty() && set.modelKey != model.key())
+      if (!set.subjects.empty() && set.modelKey != model.encoderKey())
         throw InputError("input 'identities' was encoded with another model; connect every identity_encode to "
                          "the same presence.load_model");
     }
-    set.modelKey = model.key();
+    set.modelKey = model.encoderKey();
     if (!ctx.hasInput("face") && !ctx.hasInput("voice"))
       throw InputError("neither 'face' nor 'voice' is connected: a subject needs at least one reference");
 

@@ -37,7 +37,7 @@ struct EncodedClip {
 };
 
 struct TrainingDataset {
-  std::string modelKey;  ///< the model that encoded it
+  std::string modelKey;  ///< encoderKey() of the model that encoded it
   std::filesystem::path root;
   std::vector<EncodedClip> clips;
 

@@ -19,9 +19,9 @@ TextEmbeddings row(const TextEmbeddings& batch, int64_t b) {
 }
 
 void requireSameModel(const GenerationModel& model, const std::string& key, const std::string& what) {
-  if (key != model.key())
+  if (key != model.encoderKey())
     throw core::InputError(what + " was encoded with another model than the one sampling; connect both to the same " +
-                           "presence.load_model");
+                           "presence.load_model (or to models trained from it)");
 }
 
 }  // namespace
@@ -31,7 +31,7 @@ EncodedCaption encodeCaption(const GenerationModel& model, const std::string& te
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw core::InputError("the caption is empty");
   const TextEmbeddings batch = model.encodeText({text, negativeVideo, negativeAudio});
   EncodedCaption out;
-  out.modelKey = model.key();
+  out.modelKey = model.encoderKey();
   out.text = text;
   out.negativeVideoText = negativeVideo;
   out.negativeAudioText = negativeAudio;
@@ -89,7 +89,7 @@ GeneratedLatents generate(const GenerationModel& model, const EncodedCaption& ca
                           runtime::randn(audioShape, runtime::deriveSeed(settings.seed, 2))};
 
   GeneratedLatents out;
-  out.modelKey = model.key();
+  out.modelKey = model.encoderKey();
   out.latent = sampling::sample(denoiser, noise, settings.sampler, onStep, cancel);
   out.width = settings.width;
   out.height = settings.height;
@@ -104,7 +104,7 @@ GeneratedLatents generate(const GenerationModel& model, const EncodedCaption& ca
 }
 
 DecodedClip decode(const GenerationModel& model, const GeneratedLatents& latents) {
-  if (latents.modelKey != model.key())
+  if (latents.modelKey != model.encoderKey())
     throw core::InputError("the latents were sampled with another model than the one decoding them");
   DecodedClip clip;
   clip.fps = latents.fps;

@@ -56,6 +56,7 @@ GenerationModel::GenerationModel(GenerationModelSpec spec, GenerationPreset pres
     : spec_(std::move(spec)),
       preset_(std::move(preset)),
       key_(std::move(key)),
+      encoderKey_(key_),
       dit_(std::move(dit)),
       text_(std::move(text)),
       videoVae_(std::move(videoVae)),
@@ -74,8 +75,11 @@ std::shared_ptr<GenerationModel> withDitWeights(const GenerationModel& base, std
   std::vector<std::string> random;
   for (const auto& c : base.random_)
     if (c != "dit") random.push_back(c);
-  return std::make_shared<GenerationModel>(base.spec_, base.preset_, base.key_ + keySuffix, std::move(dit), base.text_,
-                                           base.videoVae_, base.audioVae_, base.vocoder_, std::move(random));
+  auto model = std::make_shared<GenerationModel>(base.spec_, base.preset_, base.key_ + keySuffix, std::move(dit),
+                                                 base.text_, base.videoVae_, base.audioVae_, base.vocoder_,
+                                                 std::move(random));
+  model->encoderKey_ = base.encoderKey_;
+  return model;
 }
 
 std::string GenerationModel::describe() const {

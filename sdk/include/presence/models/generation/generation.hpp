@@ -18,7 +18,7 @@ namespace presence::models::generation {
 /// A caption encoded by one model's text encoder: the prompt (both towers read it) and the
 /// negative prompts of the guidance pass (the video tower's and the audio tower's).
 struct EncodedCaption {
-  std::string modelKey;
+  std::string modelKey;  ///< GenerationModel::encoderKey() of the text encoder's model
   std::string text;
   std::string negativeVideoText;
   std::string negativeAudioText;
@@ -55,7 +55,7 @@ int64_t framesForDuration(const GenerationModel& model, double seconds, double f
 
 /// The sampled joint latent and what it stands for.
 struct GeneratedLatents {
-  std::string modelKey;
+  std::string modelKey;  ///< GenerationModel::encoderKey(): the decoders that can decode them
   JointLatent latent;  ///< video [1, Cv, F', H', W'], audio [1, L, Ca], float32
   int64_t width = 0, height = 0, frames = 0;
   double fps = 0.0;

@@ -72,6 +72,10 @@ class GenerationModel : public runtime::CacheEntry {
   const GenerationPreset& preset() const { return preset_; }
   /// The model cache key: identifies these weights and settings.
   const std::string& key() const { return key_; }
+  /// Identifies the encoders: the loaded model's key, kept by models made from it with
+  /// withDitWeights (they share its encoders), so latents and references encoded by one are
+  /// valid for the others.
+  const std::string& encoderKey() const { return encoderKey_; }
   const std::shared_ptr<const dit::DualTowerDit>& dit() const { return dit_; }
   const dit::DitConfig& ditConfig() const { return dit_->config(); }
   CaptionSyntax captionSyntax() const { return preset_.syntax; }
@@ -111,6 +115,7 @@ class GenerationModel : public runtime::CacheEntry {
   GenerationModelSpec spec_;
   GenerationPreset preset_;
   std::string key_;
+  std::string encoderKey_;
   std::shared_ptr<const dit::DualTowerDit> dit_;
   std::shared_ptr<TextEncoder> text_;
   std::shared_ptr<VideoVae> videoVae_;

@@ -25,8 +25,8 @@ struct SubjectReference {
 /// An ordered set of subjects, each with its own slot. A plain value (tensors are shared, never
 /// modified). Errors: core::InputError naming the subject and the rule.
 struct IdentitySet {
-  /// The model these latents were encoded with (GenerationModel::key()); the sampler refuses
-  /// references encoded by another model.
+  /// The encoders these latents came from (GenerationModel::encoderKey()); the sampler refuses
+  /// references encoded by other encoders.
   std::string modelKey;
   std::vector<SubjectReference> subjects;
 
