@@ -13,9 +13,16 @@ using media::pathParam;
 using media::port;
 namespace gen = presence::models::generation;
 
-// A checkpoint path parameter: empty stays empty (random weights), relative ones are resolved
-// against the graph's folder.
+// A checkpoint path: the '<param>_file' input when connected (a training node's output), else the
+// parameter: empty stays empty (random weights), relative ones are resolved against the graph's
+// folder.
 std::filesystem::path optionalPath(const NodeContext& ctx, std::string_view param) {
+  const std::string input = std::string(param) + "_file";
+  if (ctx.hasInput(input)) {
+    const std::filesystem::path path = ctx.inputAs<std::string>(input);
+    if (!std::filesystem::exists(path)) throw core::InputError("input '" + input + "': file not found: " + path.string());
+    return path;
+  }
   const std::string text = ctx.paramString(param);
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return {};
   const auto path = ctx.inputPath(param);
@@ -71,6 +78,10 @@ void registerLoadModelNode(NodeRegistry& registry, const std::string& origin) {
                 "Compute dtype of the DiT; auto: bf16 on CUDA, the preset's choice on the CPU."),
       intParam("seed", 0, 0, 2147483647, "Seed of the random weights of components without a checkpoint.")};
   d.params.back().widget = "seed";
+  // Checkpoints made by other nodes of the graph (the training recipe) override the parameters.
+  for (const char* name : {"dit_checkpoint", "tokenizer", "video_vae_checkpoint", "audio_vae_checkpoint"})
+    d.inputs.push_back(port(std::string(name) + "_file", types::Path,
+                            std::string("Overrides '") + name + "' (e.g. a training node's output).", true));
   d.outputs = {port("model", types::Model, "The loaded model, shared through the model cache.")};
   registry.add<LoadModelNode>(std::move(d), origin);
 }

@@ -4,6 +4,7 @@
 
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
+#include "train_node_util.hpp"
 #include "train_nodes.hpp"
 #include "training_dataset.hpp"
 
@@ -45,15 +46,7 @@ class LoadDatasetNode final : public Node {
  public:
   void execute(NodeContext& ctx) override {
     const auto& model = *ctx.inputAs<gen::ModelHandle>("model").model;
-    std::filesystem::path folder;
-    if (ctx.hasInput("path")) {
-      folder = ctx.inputAs<std::string>("path");
-    } else {
-      if (ctx.paramString("folder").find_first_not_of(" \t") == std::string::npos)
-        ctx.fail("folder", "no dataset folder given");
-      folder = ctx.inputPath("folder");
-    }
-    if (!std::filesystem::is_directory(folder)) ctx.fail("folder", "dataset folder not found: " + folder.string());
+    const std::filesystem::path folder = datasetFolder(ctx);
     const auto manifest = media::blameParam(ctx, "folder", [&] { return presence::data::readDataset(folder); });
 
     const int64_t m = model.sizeMultiple();
@@ -66,7 +59,7 @@ class LoadDatasetNode final : public Node {
     const std::size_t n = maxClips > 0 ? std::min(manifest.clips.size(), static_cast<std::size_t>(maxClips)) : manifest.clips.size();
 
     TrainingDataset out;
-    out.modelKey = model.key();
+    out.modelKey = model.encoderKey();
     out.root = manifest.root;
     for (std::size_t i = 0; i < n; ++i) {
       ctx.throwIfCancelled();

@@ -1,13 +1,12 @@
 // presence.train_stage1 / train_stage2 / train_stage3: the three training stages on a DATASET.
 #include <algorithm>
-#include <cstring>
 #include <map>
-#include <sstream>
 
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "presence/models/training/trainer.hpp"
 #include "presence/runtime/rng.hpp"
+#include "train_node_util.hpp"
 #include "train_nodes.hpp"
 #include "training_dataset.hpp"
 
@@ -91,20 +90,6 @@ std::vector<std::vector<const EncodedClip*>> bucketed(const std::vector<const En
   return out;
 }
 
-std::string seconds(double s) {
-  std::ostringstream o;
-  o.precision(s < 10 ? 2 : 0);
-  o << std::fixed << s << " s";
-  return o.str();
-}
-
-ImageBatch plotImage(const at::Tensor& plot) {
-  const at::Tensor p = plot.to(at::kCPU, at::kFloat).contiguous();
-  ImageBatch out(1, static_cast<int>(p.size(0)), static_cast<int>(p.size(1)), 3);
-  std::memcpy(out.pixels.data(), p.data_ptr<float>(), out.pixels.size() * sizeof(float));
-  return out;
-}
-
 class TrainStageNode final : public Node {
  public:
   explicit TrainStageNode(Kind kind) : kind_(kind) {}
@@ -112,7 +97,7 @@ class TrainStageNode final : public Node {
   void execute(NodeContext& ctx) override {
     const auto& base = ctx.inputAs<gen::ModelHandle>("model").model;
     const auto& dataset = ctx.inputAs<TrainingDataset>("dataset");
-    if (dataset.modelKey != base->key())
+    if (dataset.modelKey != base->encoderKey())
       throw InputError("input 'dataset' was encoded with another model; connect load_dataset to the same model");
     tr::Stage stage = tr::Stage::Stage2Joint;
     if (kind_ == Kind::Stage1)
@@ -186,7 +171,7 @@ class TrainStageNode final : public Node {
     o.progress = [&ctx](const tr::TrainingProgress& p) {
       ctx.progress(p.totalSteps > 0 ? static_cast<double>(p.step) / p.totalSteps : 1.0,
                    "step " + std::to_string(p.step) + "/" + std::to_string(p.totalSteps) + ", loss " +
-                       std::to_string(p.loss) + ", ETA " + seconds(p.etaSeconds));
+                       std::to_string(p.loss) + ", ETA " + secondsText(p.etaSeconds));
       return ctx.cancelled();
     };
 

@@ -1,5 +1,6 @@
 // The training nodes on the tiny preset: load_dataset payload counts, each stage writing checkpoints
-// and a loss CSV, resuming, and the errors for unsuitable datasets and missing folders.
+// and a loss CSV, resuming, the errors for unsuitable datasets and missing folders, the VAE and
+// tokenizer trainers feeding load_model, and save_model round-tripping trained weights.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -179,6 +180,84 @@ TEST_F(TrainNodes, AudioStageRefusesADatasetWithoutSpeechOnlyClips) {
   ctx.link("model", model()).link("dataset", ds).set("tower", "audio").set("iterations", 1);
   EXPECT_EQ(failure("presence.train_stage1", ctx), "input: dataset has no speech-only clips for the audio stage");
   EXPECT_FALSE(fs::exists(out.path() / "train/stage1"));
+}
+
+// The recipe's component trainers: each writes a file that load_model takes through its *_file
+// input, so those components stop being random.
+TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
+  FakeContext video = context("presence.train_video_vae");
+  video.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 2).set("crop_size", 32);
+  video.set("filename_prefix", "m/video_vae").set("batch_size", 2);
+  run("presence.train_video_vae", video);
+  const auto videoFile = video.outputs.at("path").as<std::string>();
+  EXPECT_EQ(videoFile, (out.path() / "m/video_vae.safetensors").string());
+  EXPECT_TRUE(fs::exists(out.path() / "m/video_vae_checkpoints/loss_curve.csv"));
+  EXPECT_EQ(lines(out.path() / "m/video_vae_checkpoints/loss_curve.csv"), 3);
+
+  FakeContext audio = context("presence.train_audio_vae");
+  audio.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 2).set("crop_latents", 8);
+  audio.set("filename_prefix", "m/audio_vae");
+  run("presence.train_audio_vae", audio);
+
+  FakeContext tok = context("presence.train_tokenizer");
+  tok.set("folder", (root_ / "mixed").string()).set("vocab_size", 200).set("filename_prefix", "m/tok");
+  run("presence.train_tokenizer", tok);
+  const fs::path tokFile = tok.outputs.at("path").as<std::string>();
+  EXPECT_TRUE(fs::exists(tokFile));
+  int leftovers = 0;  // the corpus and sentencepiece's temporary outputs are removed
+  for (const auto& e : fs::directory_iterator(out.path() / "m")) leftovers += e.path().filename().string().find(".tmp-") != std::string::npos;
+  EXPECT_EQ(leftovers, 0);
+
+  FakeContext load = context("presence.load_model");
+  load.set("preset", "tiny").set("device", "cpu");
+  load.link("video_vae_checkpoint_file", Value::make(types::Path, videoFile));
+  load.link("audio_vae_checkpoint_file", audio.outputs.at("path"));
+  load.link("tokenizer_file", tok.outputs.at("path"));
+  run("presence.load_model", load);
+  const auto& m = *load.outputs.at("model").as<models::generation::ModelHandle>().model;
+  EXPECT_EQ(m.randomComponents(), (std::vector<std::string>{"dit", "text"}));
+  EXPECT_EQ(m.spec().tokenizer, tokFile);
+}
+
+TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {
+  FakeContext video = context("presence.train_video_vae");
+  video.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 1).set("crop_size", 24);
+  const std::string msg = failure("presence.train_video_vae", video);
+  EXPECT_EQ(msg.rfind("crop_size: ", 0), 0u) << msg;
+  EXPECT_FALSE(fs::exists(out.path() / "models/video_vae.safetensors"));
+
+  FakeContext tok = context("presence.train_tokenizer");
+  tok.set("folder", (root_ / "nothing-here").string());
+  EXPECT_EQ(failure("presence.train_tokenizer", tok).rfind("folder: ", 0), 0u);
+
+  FakeContext load = context("presence.load_model");
+  load.set("preset", "tiny").link("video_vae_checkpoint_file", Value::make(types::Path, (out.path() / "none.safetensors").string()));
+  const std::string loadMsg = failure("presence.load_model", load);
+  EXPECT_NE(loadMsg.find("video_vae_checkpoint_file"), std::string::npos) << loadMsg;
+}
+
+TEST_F(TrainNodes, SavedModelLoadsBackWithTheTrainedWeights) {
+  FakeContext trained = stage("presence.train_stage2", dataset("mixed"), 2, "s2save");
+  FakeContext save = context("presence.save_model");
+  save.link("model", trained.outputs.at("model")).set("filename_prefix", "m/dit").set("dtype", "f32");
+  run("presence.save_model", save);
+  const std::string file = save.outputs.at("path").as<std::string>();
+  FakeContext load = context("presence.load_model");
+  load.set("preset", "tiny").set("device", "cpu").set("dtype", "f32").set("dit_checkpoint", file);
+  run("presence.load_model", load);
+  const auto& a = trained.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights();
+  const auto& b = load.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights();
+  int compared = 0;
+  for (const auto& name : a.names()) {
+    EXPECT_TRUE(at::equal(a.get(name).to(at::kFloat), b.get(name).to(at::kFloat))) << name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 10);
+  // Training changed them: they differ from the untrained model's.
+  const auto& base = model().as<models::generation::ModelHandle>().model->dit()->weights();
+  bool changed = false;
+  for (const auto& name : a.names()) changed = changed || !at::equal(a.get(name), base.get(name));
+  EXPECT_TRUE(changed);
 }
 
 }  // namespace
