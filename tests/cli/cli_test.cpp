@@ -270,6 +270,16 @@ TEST_F(Cli, EverySampleGraphRuns) {
       for (const char* set : {"model.preset=tiny", "sampler.width=64", "sampler.height=64", "sampler.duration=0.5",
                               "sampler.steps=2"})
         args.insert(args.end(), {"--set", set});
+    // The whole default-model recipe runs end to end on a tiny world, the tiny presets and a
+    // few steps per stage (its full run is the model card's, docs/models/default.md).
+    if (stem == "train_default_model")
+      for (const char* set :
+           {"world.identities=3", "world.clips_per_identity=3", "world.width=64", "world.height=64",
+            "world.clip_seconds=0.8", "world.speech_only_share=0.3", "world.video_only_share=0.3",
+            "video_vae.preset=tiny", "video_vae.iterations=2", "video_vae.crop_size=32", "audio_vae.preset=tiny",
+            "audio_vae.iterations=2", "audio_vae.crop_latents=8", "base.preset=tiny", "stage1_audio.iterations=1",
+            "stage1_video.iterations=1", "stage2.iterations=2", "stage3.iterations=1"})
+        args.insert(args.end(), {"--set", set});
     const auto r = presence(args, {"PRESENCE_PLUGIN_PATH="});
     EXPECT_EQ(r.exitCode, 0) << entry.path() << "\n" << r.err;
     EXPECT_NE(r.err.find("Run succeeded"), std::string::npos) << entry.path() << "\n" << r.err;
