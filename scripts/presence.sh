@@ -31,6 +31,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real recorded speech the audio tests read (GPL-2, used from the package, never copied)
   alsa-utils
+  # the model card's measurements (scripts/measure_identity.py) and their test
+  ffmpeg python3-numpy
 )
 
 missing=()

@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Evaluate a Presence generation model against the synthetic worlds (model-card numbers).
+
+Questions answered, on a "seen" world (the training world: the same synth_dataset settings and
+seed as samples/graphs/train_default_model.json) and an "unseen" world (same settings, seed 99 =
+new identities):
+  * does the generated face follow the face reference  (CIELAB ΔE, own vs other subject),
+  * does the voice follow the voice reference           (median F0 in semitones, per turn),
+  * do the lips move with the speech                    (mouth motion vs audio RMS, Pearson r),
+  * in two-subject clips does each voice come with its own face ("bound" flags).
+
+For every picked manifest clip a generation graph is written (load_model -> identity_encode per
+subject -> caption_compose -> sampler -> vae_decode -> mux_video / save_audio) with the clip's own
+front face reference, voice reference and caption fields, run with the presence binary, and
+measured with scripts/measure_identity.py. The dataset's own clip (picture mp4 + sound wav) is
+measured against the same references: the "ground truth" ceiling of each metric.
+
+Usage:
+  scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N]
+  /usr/bin/python3 scripts/evaluate_default_model.py --help
+
+Only the standard library is used here (measure_identity.py needs numpy and ffmpeg).
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MEASURE = os.path.join(ROOT, "scripts", "measure_identity.py")
+
+# The training world (samples/graphs/train_default_model.json uses these settings); the
+# "unseen" world changes only the seed, so it has new identities.
+WORLD_SETTINGS = {
+    "identities": 12, "clips_per_identity": 10, "width": 128, "height": 128, "fps": 24.0,
+    "clip_seconds": 2.0, "two_subject_share": 0.3, "speech_only_share": 0.15,
+    "video_only_share": 0.15, "val_fraction": 0.1,
+}
+WORLDS = [("seen", 7), ("unseen", 99)]
+
+GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
+       "min_voice_seconds": 0.1}
+DEFAULT_MODEL_ARGS = '{"preset": "small", "seed": 0}'
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def presence_binary():
+    b = os.environ.get("PRESENCE") or os.path.join(ROOT, "build", "release", "bin", "presence")
+    if not (os.path.isfile(b) and os.access(b, os.X_OK)):
+        sys.exit(f"error: presence binary not found or not executable: {b} (set $PRESENCE)")
+    return os.path.abspath(b)
+
+
+def run_graph(binary, graph, graph_path, out_dir, log_path):
+    """Write `graph` to graph_path and run it into out_dir; the log goes to log_path."""
+    with open(graph_path, "w", encoding="utf-8") as f:
+        json.dump(graph, f, indent=2)
+        f.write("\n")
+    with open(log_path, "w", encoding="utf-8") as lf:
+        res = subprocess.run([binary, "run", graph_path, "--out", out_dir],
+                             stdout=lf, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        with open(log_path, encoding="utf-8", errors="replace") as lf:
+            tail = "".join(lf.readlines()[-20:])
+        raise RuntimeError(f"presence run {graph_path} failed (exit {res.returncode}); "
+                           f"log {log_path}:\n{tail}")
+
+
+# ----------------------------------------------------------------------------
+# Worlds
+# ----------------------------------------------------------------------------
+
+def make_world(binary, worlds_dir, name, seed, tmp):
+    """Generate (or reuse) a synthetic world; returns its folder.
+
+    Reused only when the stored settings equal the requested ones (the generator is
+    deterministic, so a reused world is byte-identical to a fresh one).
+    """
+    folder = os.path.join(worlds_dir, name)
+    params = dict(WORLD_SETTINGS, seed=seed)
+    stamp = os.path.join(worlds_dir, f"{name}.settings.json")
+    if os.path.isfile(os.path.join(folder, "manifest.jsonl")) and os.path.isfile(stamp):
+        with open(stamp, encoding="utf-8") as f:
+            if json.load(f) == params:
+                log(f"[world {name}] reusing {folder}")
+                return folder
+    if os.path.exists(folder):
+        shutil.rmtree(folder)
+    graph = {"format": "presence-graph", "version": 1,
+             "name": f"evaluation world '{name}' (seed {seed})",
+             "nodes": {"world": {"type": "presence.synth_dataset",
+                                 "params": dict(params, folder=name)}},
+             "outputs": []}
+    t0 = time.time()
+    log(f"[world {name}] generating seed {seed} ...")
+    run_graph(binary, graph, os.path.join(tmp, f"world_{name}.json"), worlds_dir,
+              os.path.join(worlds_dir, f"{name}.log"))
+    with open(stamp, "w", encoding="utf-8") as f:
+        json.dump(params, f, indent=2)
+    log(f"[world {name}] done in {time.time() - t0:.0f} s")
+    return folder
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def pick_clips(manifest, n, prefer_val):
+    """First n two-subject and first n one-subject 'av' clips in manifest order.
+
+    With prefer_val the val split is taken first and topped up from train when it has too few.
+    """
+    picked = []
+    for count in (2, 1):
+        pool = [c for c in manifest if c.get("kind") == "av" and len(c.get("subjects", [])) == count
+                and c.get("video") and c.get("audio")]
+        if prefer_val:
+            pool = [c for c in pool if c.get("split") == "val"] + \
+                   [c for c in pool if c.get("split") != "val"]
+        picked += pool[:n]
+    return picked
+
+
+# ----------------------------------------------------------------------------
+# Generation graph
+# ----------------------------------------------------------------------------
+
+def caption_fields(clip):
+    """caption_compose parameters that re-compose the manifest caption text.
+
+    appearance and speech come from the subjects; actions and voice descriptions exist only in
+    the composed text ("Subject N, <appearance>, <actions>." / "Subject N speaks with <voice>.").
+    """
+    cap = clip.get("caption", {})
+    text = cap.get("text", "")
+    params = {k: cap.get(k, "") or "" for k in ("scene", "camera", "ambience", "sound_effects")}
+    for s in clip["subjects"]:
+        n = s.get("slot", 0) + 1
+        app = s.get("appearance", "") or ""
+        actions = ""
+        if app:
+            m = re.search(rf"Subject {n}, {re.escape(app)}, (.*?)\.(?: |$)", text)
+            if m:
+                actions = m.group(1)
+        m = re.search(rf"Subject {n} speaks with (.*?)\.(?: |$)", text)
+        voice = m.group(1) if m else ""
+        speech = "\n".join(line.get("text", "") for line in s.get("speech", []) or [])
+        if not speech:  # fall back on the <S>...<E> of the text
+            speech = "\n".join(re.findall(rf"Subject {n} says: <S>(.*?)<E>", text))
+        params.update({f"subject{n}_appearance": app, f"subject{n}_actions": actions,
+                       f"subject{n}_voice": voice, f"subject{n}_speech": speech})
+    return params
+
+
+def sampler_frames(duration, fps):
+    """The frame count 1 + 4k nearest duration * fps (what the video VAE accepts)."""
+    k = max(0, int(round((duration * fps - 1) / 4.0)))
+    return 1 + 4 * k
+
+
+def front_ref(world, subject):
+    refs = subject.get("face_refs") or []
+    front = [r for r in refs if r.get("view") == "front"] or refs
+    if not front:
+        raise RuntimeError(f"subject {subject.get('identity')} has no face reference")
+    return os.path.join(world, front[0]["path"])
+
+
+def voice_ref(world, subject):
+    ref = subject.get("voice_ref")
+    if not ref or not ref.get("path"):
+        raise RuntimeError(f"subject {subject.get('identity')} has no voice reference")
+    return os.path.join(world, ref["path"])
+
+
+def generation_graph(world, clip, model_params, frames):
+    nodes = {"model": {"type": "presence.load_model", "params": model_params}}
+    prev = None
+    for i, s in enumerate(clip["subjects"]):
+        nodes[f"face_{i}"] = {"type": "presence.load_image",
+                              "params": {"paths": os.path.abspath(front_ref(world, s))}}
+        nodes[f"voice_{i}"] = {"type": "presence.load_audio",
+                               "params": {"path": os.path.abspath(voice_ref(world, s))}}
+        inputs = {"model": "model.model", "face": f"face_{i}.image", "voice": f"voice_{i}.audio"}
+        if prev:
+            inputs["identities"] = f"{prev}.identities"
+        nodes[f"subject_{i}"] = {"type": "presence.identity_encode", "inputs": inputs,
+                                 "params": {"name": s["identity"], "slot": s.get("slot", i),
+                                            "reference_size": GEN["reference_size"],
+                                            # synthetic voice refs are 3 words, often < 1 s
+                                            "min_voice_seconds": GEN["min_voice_seconds"]}}
+        prev = f"subject_{i}"
+    nodes["caption"] = {"type": "presence.caption_compose",
+                        "inputs": {"model": "model.model", "identities": f"{prev}.identities"},
+                        "params": caption_fields(clip)}
+    nodes["sampler"] = {"type": "presence.sampler",
+                        "inputs": {"model": "model.model", "caption": "caption.caption",
+                                   "identities": f"{prev}.identities"},
+                        "params": {"frames": frames, "width": GEN["width"], "height": GEN["height"],
+                                   "fps": GEN["fps"], "steps": GEN["steps"], "seed": GEN["seed"],
+                                   "preview_every": 0}}
+    nodes["decode"] = {"type": "presence.vae_decode",
+                       "inputs": {"model": "model.model", "latent": "sampler.latent"}}
+    nodes["save_mp4"] = {"type": "presence.mux_video",
+                         "inputs": {"image": "decode.image", "audio": "decode.audio"},
+                         "params": {"fps": GEN["fps"], "crf": 18, "filename_prefix": "clip"}}
+    nodes["save_wav"] = {"type": "presence.save_audio", "inputs": {"audio": "decode.audio"},
+                         "params": {"filename_prefix": "sound"}}
+    return {"format": "presence-graph", "version": 1,
+            "name": f"evaluation: generate {clip['id']}", "nodes": nodes, "outputs": []}
+
+
+# ----------------------------------------------------------------------------
+# Measurement
+# ----------------------------------------------------------------------------
+
+def logged_caption(log_path):
+    """The caption text caption_compose logged ('caption: caption (N tokens): TEXT'), or None."""
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"\s*caption: caption \(\d+ tokens\): (.*)$", line.rstrip("\n"))
+            if m:
+                return m.group(1)
+    return None
+
+
+def subject_args(world, clip):
+    """--subject arguments in slot order: one subject full frame; two subjects left/right.
+
+    synth_dataset.cpp places subject 0 at x = -0.25·aspect and subject 1 at +0.25·aspect, and
+    face_renderer.cpp maps increasing pixel x to increasing scene x, so Subject 1 (slot 0) is
+    on the left (camera pans move the window by at most ±0.12, faces stay in their half).
+    """
+    subs = sorted(clip["subjects"], key=lambda s: s.get("slot", 0))
+    regions = ["full"] if len(subs) == 1 else ["left", "right"]
+    out = []
+    for s, region in zip(subs, regions):
+        name = f"S{s.get('slot', 0) + 1}_{s['identity']}"
+        out += ["--subject", f"name={name},face={os.path.abspath(front_ref(world, s))},"
+                f"voice={os.path.abspath(voice_ref(world, s))},region={region}"]
+    return out
+
+
+def measure(clip_path, audio_path, subjects, json_path, log_path):
+    cmd = [sys.executable, MEASURE, "--clip", clip_path, "--audio", audio_path,
+           "--json", json_path] + subjects
+    with open(log_path, "w", encoding="utf-8") as lf:
+        res = subprocess.run(cmd, stdout=lf, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        raise RuntimeError(f"measure_identity failed (exit {res.returncode}); see {log_path}")
+    with open(json_path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def subject_rows(report, clip_kind):
+    """Flatten a measure_identity report into one metric row per subject."""
+    rows = []
+    two = len(report["subjects"]) > 1
+    for s in report["subjects"]:
+        c, p, l = s["colour"], s["pitch"], s["lip_sync"]
+        others = list(c["delta_e_to_other_refs"].values())
+        st = p.get("turn_semitones") if two else p.get("clip_semitones")
+        rows.append({
+            "subject": s["name"], "clips": clip_kind,
+            "own_de": c["mean_delta_e"],
+            "other_de": min(others) if others else None,
+            "colour_bound": c["bound"],
+            "abs_semitones": abs(st) if st is not None else None,
+            "voice_bound": p.get("bound") if two else None,
+            "lip_r0": l["lag0_r"], "lip_rbest": l["best_r"], "best_lag": l["best_lag_frames"],
+        })
+    return rows
+
+
+def mean(vals):
+    vals = [float(v) for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return (sum(vals) / len(vals), len(vals)) if vals else (None, 0)
+
+
+def aggregate(rows):
+    agg = {}
+    for key in ("own_de", "other_de", "colour_bound", "abs_semitones", "voice_bound",
+                "lip_r0", "lip_rbest"):
+        m, n = mean(rows_val(r[key]) for r in rows)
+        agg[key] = m
+        agg[key + "_n"] = n
+    agg["subjects"] = len(rows)
+    return agg
+
+
+def rows_val(v):
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    return v
+
+
+# ----------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------
+
+COLUMNS = [("own_de", "own-face ΔE ↓", ".1f"), ("other_de", "other-face ΔE", ".1f"),
+           ("colour_bound", "colour-bound ↑", ".2f"), ("abs_semitones", "abs pitch Δ (st) ↓", ".2f"),
+           ("voice_bound", "voice-bound ↑", ".2f"), ("lip_r0", "lip r@0 ↑", "+.3f"),
+           ("lip_rbest", "lip r@best ↑", "+.3f")]
+
+
+def cell(agg, key, spec):
+    v = agg.get(key)
+    if v is None:
+        return "n/a"
+    return f"{format(v, spec)} ({agg[key + '_n']})"
+
+
+def markdown(summary):
+    out = ["# Presence model evaluation (synthetic worlds)", "",
+           f"Model: `{json.dumps(summary['model_params'])}`  ",
+           f"Generation: {GEN['width']}×{GEN['height']} @ {GEN['fps']:g} fps, {GEN['steps']} steps, "
+           f"seed {GEN['seed']}, reference_size {GEN['reference_size']}; "
+           f"{summary['clips_per_kind']} two-subject + {summary['clips_per_kind']} one-subject av clips per world.",
+           "", "Each cell: mean (number of values). generated = the model's clip; ground truth = the "
+           "dataset's own clip measured against the same references (the ceiling).", "",
+           "| world | source | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
+           "|---|---|" + "---|" * len(COLUMNS)]
+    for key in ("all",):
+        for world in summary["worlds"]:
+            for src in ("generated", "ground_truth"):
+                agg = summary["aggregate"][world][src][key]
+                out.append(f"| {world} | {src.replace('_', ' ')} | "
+                           + " | ".join(cell(agg, k, s) for k, _, s in COLUMNS) + " |")
+    out += ["", "## By clip type", "",
+            "| world | source | clips | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
+            "|---|---|---|" + "---|" * len(COLUMNS)]
+    for world in summary["worlds"]:
+        for src in ("generated", "ground_truth"):
+            for key in ("two_subject", "one_subject"):
+                agg = summary["aggregate"][world][src][key]
+                out.append(f"| {world} | {src.replace('_', ' ')} | {key.replace('_', '-')} | "
+                           + " | ".join(cell(agg, k, s) for k, _, s in COLUMNS) + " |")
+    out += ["", "## Per clip", "",
+            "| world | clip | split | subjects | source | subject | region | own ΔE | other ΔE | "
+            "colour bound | abs st | voice bound | r@0 | r@best (lag) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in summary["clips"]:
+        for src in ("generated", "ground_truth"):
+            for r, region in zip(c[src]["rows"], c["regions"]):
+                f = lambda v, s: "n/a" if v is None else ("yes" if v is True else "no" if v is False else format(v, s))
+                out.append(f"| {c['world']} | {c['clip']} | {c['split']} | {c['subject_count']} | "
+                           f"{src.replace('_', ' ')} | {r['subject']} | {region} | {f(r['own_de'], '.1f')} | "
+                           f"{f(r['other_de'], '.1f')} | {f(r['colour_bound'], '')} | "
+                           f"{f(r['abs_semitones'], '.2f')} | {f(r['voice_bound'], '')} | "
+                           f"{f(r['lip_r0'], '+.3f')} | {f(r['lip_rbest'], '+.3f')} ({r['best_lag']}) |")
+    out += ["", "Definitions:",
+            "- own-face ΔE: CIELAB ΔE76 between the subject's screen region (mean over the clip, central "
+            "60 %) and its front face reference; one-subject clips use the full frame, two-subject clips "
+            "the left half for Subject 1 and the right half for Subject 2 (where synth_dataset draws them).",
+            "- other-face ΔE: the same region against the *other* subject's reference (two-subject only); "
+            "colour-bound = own ΔE < other ΔE.",
+            "- |pitch Δ|: |12·log2(F0 gen / F0 ref)| of median YIN F0, own voice reference; two-subject "
+            "clips use the subject's turn (audio split in equal halves, Subject 1 first); voice-bound = the "
+            "turn is closer in pitch to its own reference than to the other's.",
+            "- lip r: Pearson r of mouth-area frame difference vs audio RMS per frame, at lag 0 and the best "
+            "lag within ±5 frames (the best-lag value is biased upwards: a max over 11 lags).",
+            "- Means count the values that exist (n/a pitch = no voiced frames).", ""]
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------
+# Main
+# ----------------------------------------------------------------------------
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model-args", default=DEFAULT_MODEL_ARGS,
+                    help="JSON object merged into load_model's params (default: %(default)s = random weights)")
+    ap.add_argument("--out", default="out/eval", help="output folder (default: %(default)s)")
+    ap.add_argument("--clips", type=int, default=4,
+                    help="clips per world and kind (two-subject, one-subject) (default: %(default)s)")
+    ap.add_argument("--worlds", default="seen,unseen", help="which worlds (default: %(default)s)")
+    ap.add_argument("--skip-generated", action="store_true",
+                    help="measure only the ground truth (no generation)")
+    args = ap.parse_args(argv)
+    if args.clips < 1:
+        ap.error("--clips must be at least 1")
+    try:
+        extra = json.loads(args.model_args)
+    except json.JSONDecodeError as e:
+        ap.error(f"--model-args is not JSON: {e}")
+    if not isinstance(extra, dict):
+        ap.error("--model-args must be a JSON object")
+    model_params = {"preset": "small", "device": "auto", "seed": 0}
+    model_params.update(extra)
+    for k in ("dit_checkpoint", "text_checkpoint", "tokenizer", "video_vae_checkpoint",
+              "audio_vae_checkpoint", "vocoder_checkpoint"):
+        if model_params.get(k):
+            p = os.path.abspath(model_params[k])
+            if not os.path.exists(p):
+                sys.exit(f"error: {k} does not exist: {p}")
+            model_params[k] = p
+    wanted = [w for w in args.worlds.split(",") if w]
+    unknown = set(wanted) - {n for n, _ in WORLDS}
+    if unknown:
+        ap.error(f"unknown worlds: {sorted(unknown)}")
+
+    binary = presence_binary()
+    out = os.path.abspath(args.out)
+    worlds_dir = os.path.join(out, "worlds")
+    os.makedirs(worlds_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="presence_eval_")
+    t_start = time.time()
+    summary = {"model_params": model_params, "clips_per_kind": args.clips, "generation": GEN,
+               "world_settings": WORLD_SETTINGS, "worlds": [], "clips": [], "aggregate": {},
+               "presence": binary}
+    try:
+        for name, seed in WORLDS:
+            if name not in wanted:
+                continue
+            world = make_world(binary, worlds_dir, name, seed, tmp)
+            manifest = read_jsonl(os.path.join(world, "manifest.jsonl"))
+            picked = pick_clips(manifest, args.clips, prefer_val=(name == "seen"))
+            summary["worlds"].append(name)
+            log(f"[world {name}] picked {', '.join(c['id'] + '/' + c['split'] + '/' + str(len(c['subjects'])) + 's' for c in picked)}")
+            for clip in picked:
+                cdir = os.path.join(out, name, clip["id"])
+                os.makedirs(cdir, exist_ok=True)
+                subs = subject_args(world, clip)
+                kind = "two_subject" if len(clip["subjects"]) > 1 else "one_subject"
+                entry = {"world": name, "clip": clip["id"], "split": clip["split"], "kind": kind,
+                         "subject_count": len(clip["subjects"]), "duration": clip["duration"],
+                         "identities": [s["identity"] for s in clip["subjects"]],
+                         "regions": ["full"] if kind == "one_subject" else ["left", "right"],
+                         "caption": clip.get("caption", {}).get("text", "")}
+                # Ground truth: the dataset's picture (mp4 without sound) and sound (wav).
+                gt = measure(os.path.join(world, clip["video"]), os.path.join(world, clip["audio"]),
+                             subs, os.path.join(cdir, "ground_truth.json"),
+                             os.path.join(cdir, "ground_truth.log"))
+                entry["ground_truth"] = {"rows": subject_rows(gt, kind)}
+                if not args.skip_generated:
+                    frames = sampler_frames(clip["duration"], GEN["fps"])
+                    gdir = os.path.join(cdir, "generated")
+                    os.makedirs(gdir, exist_ok=True)
+                    t0 = time.time()
+                    run_graph(binary, generation_graph(world, clip, model_params, frames),
+                              os.path.join(cdir, "generate.json"), gdir,
+                              os.path.join(cdir, "generate.log"))
+                    gen_s = time.time() - t0
+                    composed = logged_caption(os.path.join(cdir, "generate.log"))
+                    entry["caption_matches_manifest"] = (composed == entry["caption"]) if composed else None
+                    if composed and composed != entry["caption"]:
+                        log(f"[{name} {clip['id']}] note: composed caption differs from the manifest text")
+                    t1 = time.time()
+                    rep = measure(os.path.join(gdir, "clip.mp4"), os.path.join(gdir, "sound.wav"),
+                                  subs, os.path.join(cdir, "generated.json"),
+                                  os.path.join(cdir, "generated.log"))
+                    entry["generated"] = {"rows": subject_rows(rep, kind), "frames": frames,
+                                          "generate_seconds": round(gen_s, 1),
+                                          "measure_seconds": round(time.time() - t1, 1)}
+                    log(f"[{name} {clip['id']}] {kind}: generated {frames} frames in {gen_s:.0f} s")
+                else:
+                    entry["generated"] = {"rows": []}
+                summary["clips"].append(entry)
+
+        for name in summary["worlds"]:
+            summary["aggregate"][name] = {}
+            for src in ("generated", "ground_truth"):
+                clips = [c for c in summary["clips"] if c["world"] == name]
+                rows = {k: [r for c in clips if k in ("all", c["kind"]) for r in c[src]["rows"]]
+                        for k in ("all", "two_subject", "one_subject")}
+                summary["aggregate"][name][src] = {k: aggregate(v) for k, v in rows.items()}
+        summary["total_seconds"] = round(time.time() - t_start, 1)
+        with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        md = markdown(summary)
+        with open(os.path.join(out, "summary.md"), "w", encoding="utf-8") as f:
+            f.write(md)
+        print(md.split("## By clip type")[0])
+        log(f"wrote {os.path.join(out, 'summary.json')} and summary.md in {summary['total_seconds']:.0f} s")
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

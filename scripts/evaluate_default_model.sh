@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Evaluate a Presence generation model on the synthetic "seen" (training, seed 7) and "unseen"
+# (seed 99) worlds: face / voice / lip-sync / binding metrics for generated clips and the
+# dataset's own clips (the ceiling). Driven by scripts/evaluate_default_model.py.
+#
+#   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N]
+#
+#   --model-args  JSON object merged into presence.load_model's params, e.g.
+#                 '{"preset":"small","dit_checkpoint":"/abs/dit.safetensors",
+#                   "video_vae_checkpoint":"/abs/v.safetensors",
+#                   "audio_vae_checkpoint":"/abs/a.safetensors","tokenizer":"/abs/tok.model","seed":0}'
+#                 (default '{"preset":"small","seed":0}': random weights)
+#   --out DIR     output folder (default out/eval): summary.json, summary.md, worlds/, <world>/<clip>/
+#   --clips N     two-subject and one-subject av clips per world (default 4)
+#
+# Environment: PRESENCE = the presence binary (default build/release/bin/presence),
+#              PYTHON = the interpreter (default /usr/bin/python3; it needs numpy).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+export PRESENCE="${PRESENCE:-$root/build/release/bin/presence}"
+py="${PYTHON:-/usr/bin/python3}"
+[ -x "$py" ] || py="$(command -v python3)"
+exec "$py" "$here/evaluate_default_model.py" "$@"
