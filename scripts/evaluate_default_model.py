@@ -13,10 +13,13 @@ For every picked manifest clip a generation graph is written (load_model -> iden
 subject -> caption_compose -> sampler -> vae_decode -> mux_video / save_audio) with the clip's own
 front face reference, voice reference and caption fields, run with the presence binary, and
 measured with scripts/measure_identity.py. The dataset's own clip (picture mp4 + sound wav) is
-measured against the same references: the "ground truth" ceiling of each metric.
+measured against the same references: the "ground truth" ceiling of each metric. At the end
+contact_sheet.png (face refs | 4 generated frames | 2 dataset frames per clip) and
+contact_sheet.md (what each row and column is) are written.
 
 Usage:
   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N]
+  scripts/evaluate_default_model.sh --out DIR --contact-sheet-only   # redo contact_sheet.png only
   /usr/bin/python3 scripts/evaluate_default_model.py --help
 
 Only the standard library is used here (measure_identity.py needs numpy and ffmpeg).
@@ -376,6 +379,163 @@ def markdown(summary):
 
 
 # ----------------------------------------------------------------------------
+# Contact sheet
+# ----------------------------------------------------------------------------
+# One PNG that shows, per evaluated clip, what the model was asked for (face references), what it
+# made (generated frames) and what the dataset holds (ground-truth frames). ffmpeg does all the
+# decoding / scaling / PNG writing; the tiles come back as raw RGB bytes and are laid out here in
+# plain Python, so no image library (PIL) and no text rendering is needed.
+
+TILE = 128                          # tile edge in pixels (the generation size, so no resampling)
+GAP = 4                             # grey gap between tiles and between rows
+GAP_RGB = (200, 200, 200)           # light grey: gaps
+FILL_RGB = (90, 90, 90)             # dark grey: "no image" tile (2nd face of one-subject clips,
+                                    # generated frames of --skip-generated runs); darker than the
+                                    # gaps and than the face refs' mid-grey background
+GEN_POINTS = (0.0, 1 / 3, 2 / 3, 1.0)   # generated frames: first, ~1/3, ~2/3, last
+GT_POINTS = (1 / 3, 2 / 3)              # ground-truth frames
+SHEET_COLUMNS = (["face reference, Subject 1 (slot 0)",
+                  "face reference, Subject 2 (slot 1); grey for one-subject clips"] +
+                 [f"generated frame at {p}" for p in ("start", "~1/3", "~2/3", "end")] +
+                 [f"ground-truth (dataset) frame at {p}" for p in ("~1/3", "~2/3")])
+
+
+def ffmpeg_tile(path, vf):
+    """Decode the first frame ffmpeg's filter chain `vf` lets through as TILE×TILE raw RGB."""
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-vf", f"{vf},scale={TILE}:{TILE}",
+           "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if res.returncode != 0 or len(res.stdout) != TILE * TILE * 3:
+        raise RuntimeError(f"ffmpeg could not make a tile from {path} ({vf}): "
+                           f"{res.stderr.decode(errors='replace').strip()[-300:]}")
+    return res.stdout
+
+
+def video_frame_count(path):
+    """Frames in the first video stream (packets are counted: nb_frames is not always set)."""
+    res = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        return int(res.stdout.strip().split(",")[0])
+    except ValueError:
+        raise RuntimeError(f"ffprobe could not count the frames of {path}: {res.stderr.strip()}")
+
+
+def video_tiles(path, points):
+    """Tiles of the frames at fractions `points` of the clip (0 = first frame, 1 = last)."""
+    last = video_frame_count(path) - 1
+    # select by frame index, not by time: exact first/last frame, no seeking surprises
+    return [ffmpeg_tile(path, f"select=eq(n\\,{int(round(p * last))})") for p in points]
+
+
+def fill_tile():
+    return bytes(FILL_RGB) * (TILE * TILE)
+
+
+def sheet_row_tiles(out, world, clip, entry):
+    """The 8 tiles of one row: 2 face refs, 4 generated frames, 2 ground-truth frames."""
+    subs = sorted(clip["subjects"], key=lambda s: s.get("slot", 0))
+    faces = [ffmpeg_tile(front_ref(world, s), "null") for s in subs[:2]]
+    faces += [fill_tile()] * (2 - len(faces))
+    gen = os.path.join(out, entry["world"], entry["clip"], "generated", "clip.mp4")
+    # --skip-generated runs (or a failed clip) have no generated video: grey tiles keep columns
+    gen_tiles = video_tiles(gen, GEN_POINTS) if os.path.isfile(gen) else [fill_tile()] * 4
+    gt_tiles = video_tiles(os.path.join(world, clip["video"]), GT_POINTS)
+    return faces + gen_tiles + gt_tiles
+
+
+def compose_sheet(rows):
+    """Lay rows of equal-length tile lists onto one RGB canvas; returns (width, height, bytes)."""
+    cols = len(rows[0])
+    width = cols * TILE + (cols - 1) * GAP
+    height = len(rows) * TILE + (len(rows) - 1) * GAP
+    canvas = bytearray(bytes(GAP_RGB) * (width * height))
+    stride, line = width * 3, TILE * 3
+    for r, tiles in enumerate(rows):
+        for c, tile in enumerate(tiles):
+            x0, y0 = c * (TILE + GAP), r * (TILE + GAP)
+            for y in range(TILE):
+                o = (y0 + y) * stride + x0 * 3
+                canvas[o:o + line] = tile[y * line:(y + 1) * line]
+    return width, height, bytes(canvas)
+
+
+def write_png(path, width, height, rgb):
+    res = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "-",
+                          "-frames:v", "1", path], input=rgb, stderr=subprocess.PIPE)
+    if res.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not write {path}: {res.stderr.decode(errors='replace')}")
+
+
+def sheet_order(summary):
+    """Clips in sheet order: per world (summary order: seen, then unseen), two-subject first."""
+    worlds = summary["worlds"]
+    return sorted(summary["clips"], key=lambda c: (worlds.index(c["world"]), -c["subject_count"]))
+
+
+def sheet_markdown(entries, identities, width, height):
+    out = ["# Contact sheet", "",
+           f"`contact_sheet.png`: {len(entries)} rows × {len(SHEET_COLUMNS)} tiles of "
+           f"{TILE}×{TILE} px, {GAP} px light-grey gaps ({width}×{height} px). "
+           "Plain dark-grey tiles mean 'no image'.", "", "Columns (left to right):", ""]
+    out += [f"{i + 1}. {c}" for i, c in enumerate(SHEET_COLUMNS)]
+    out += ["", "| row | world | clip | split | subjects | identities (slot order) |",
+            "|---|---|---|---|---|---|"]
+    for i, (e, ids) in enumerate(zip(entries, identities)):
+        out.append(f"| {i + 1} | {e['world']} | {e['clip']} | {e.get('split', '')} | "
+                   f"{e['subject_count']} | {', '.join(ids)} |")
+    return "\n".join(out) + "\n"
+
+
+def contact_sheet(out, summary):
+    """Write <out>/contact_sheet.png and contact_sheet.md from summary + the files under out.
+
+    Only reads what an evaluation left in `out` (worlds/<world>/manifest.jsonl for the face
+    references and dataset clips, <world>/<clip>/generated/clip.mp4), so it can be rebuilt
+    with --contact-sheet-only without regenerating or re-measuring.
+    """
+    entries = sheet_order(summary)
+    if not entries:
+        raise RuntimeError("no clips in the summary: nothing to put on a contact sheet")
+    manifests = {}
+    rows, identities = [], []
+    for e in entries:
+        world = os.path.join(out, "worlds", e["world"])
+        if e["world"] not in manifests:
+            manifests[e["world"]] = {c["id"]: c for c in
+                                     read_jsonl(os.path.join(world, "manifest.jsonl"))}
+        clip = manifests[e["world"]][e["clip"]]
+        rows.append(sheet_row_tiles(out, world, clip, e))
+        # slot order, like the face columns (summary's "identities" is in manifest order)
+        identities.append([s["identity"] for s in
+                           sorted(clip["subjects"], key=lambda s: s.get("slot", 0))])
+    width, height, rgb = compose_sheet(rows)
+    png = os.path.join(out, "contact_sheet.png")
+    write_png(png, width, height, rgb)
+    with open(os.path.join(out, "contact_sheet.md"), "w", encoding="utf-8") as f:
+        f.write(sheet_markdown(entries, identities, width, height))
+    log(f"wrote {png} ({width}x{height}, {len(rows)} rows) and contact_sheet.md")
+
+
+def contact_sheet_only(out):
+    """--contact-sheet-only: rebuild the sheet from an earlier run's summary.json."""
+    path = os.path.join(out, "summary.json")
+    if not os.path.isfile(path):
+        print(f"error: {path} not found (run the evaluation first)", file=sys.stderr)
+        return 1
+    with open(path, encoding="utf-8") as f:
+        summary = json.load(f)
+    try:
+        contact_sheet(out, summary)
+    except (RuntimeError, KeyError, OSError) as e:
+        print(f"error: contact sheet: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ----------------------------------------------------------------------------
 # Main
 # ----------------------------------------------------------------------------
 
@@ -390,7 +550,12 @@ def main(argv=None):
     ap.add_argument("--worlds", default="seen,unseen", help="which worlds (default: %(default)s)")
     ap.add_argument("--skip-generated", action="store_true",
                     help="measure only the ground truth (no generation)")
+    ap.add_argument("--contact-sheet-only", action="store_true",
+                    help="only rebuild contact_sheet.png / .md from an existing --out folder "
+                         "(no generation, no measuring, no presence binary needed)")
     args = ap.parse_args(argv)
+    if args.contact_sheet_only:
+        return contact_sheet_only(os.path.abspath(args.out))
     if args.clips < 1:
         ap.error("--clips must be at least 1")
     try:
@@ -487,6 +652,11 @@ def main(argv=None):
             f.write(md)
         print(md.split("## By clip type")[0])
         log(f"wrote {os.path.join(out, 'summary.json')} and summary.md in {summary['total_seconds']:.0f} s")
+        try:
+            contact_sheet(out, summary)
+        except (RuntimeError, KeyError, OSError) as e:
+            # the metrics are written already; a missing picture must not fail the evaluation
+            log(f"warning: contact sheet not written: {e}")
     except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

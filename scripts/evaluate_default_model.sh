@@ -10,8 +10,10 @@
 #                   "video_vae_checkpoint":"/abs/v.safetensors",
 #                   "audio_vae_checkpoint":"/abs/a.safetensors","tokenizer":"/abs/tok.model","seed":0}'
 #                 (default '{"preset":"small","seed":0}': random weights)
-#   --out DIR     output folder (default out/eval): summary.json, summary.md, worlds/, <world>/<clip>/
+#   --out DIR     output folder (default out/eval): summary.json, summary.md, contact_sheet.png/.md,
+#                 worlds/, <world>/<clip>/
 #   --clips N     two-subject and one-subject av clips per world (default 4)
+#   --contact-sheet-only  only rebuild <out>/contact_sheet.png/.md from an existing --out folder
 #
 # Environment: PRESENCE = the presence binary (default build/release/bin/presence),
 #              PYTHON = the interpreter (default /usr/bin/python3; it needs numpy).
