@@ -1,4 +1,6 @@
 // presence.load_model: a generation model from the runtime's shared model cache.
+#include <algorithm>
+
 #include "generate_nodes.hpp"
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
@@ -46,7 +48,8 @@ class LoadModelNode final : public Node {
     spec.seed = static_cast<uint64_t>(ctx.paramInt("seed"));
     ctx.progress(0.0, "loading");
     auto model = media::blameParam(ctx, "preset", [&] { return gen::loadGenerationModel(spec); });
-    const bool random = !model->randomComponents().empty();
+    const auto& randomParts = model->randomComponents();
+    const bool random = std::find(randomParts.begin(), randomParts.end(), "dit") != randomParts.end();
     ctx.log(random ? LogLevel::Warning : LogLevel::Info, model->describe());
     ctx.setOutput("model", Value::make(types::Model, gen::ModelHandle{std::move(model)}));
   }

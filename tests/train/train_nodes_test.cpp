@@ -245,6 +245,11 @@ TEST_F(TrainNodes, SavedModelLoadsBackWithTheTrainedWeights) {
   FakeContext load = context("presence.load_model");
   load.set("preset", "tiny").set("device", "cpu").set("dtype", "f32").set("dit_checkpoint", file);
   run("presence.load_model", load);
+  // A trained DiT on seeded encoders is not reported as an untrained model.
+  std::string logged;
+  for (const auto& l : load.logs) logged += l + "\n";
+  EXPECT_EQ(logged.find("RANDOM WEIGHTS"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("seeded random, frozen (seed 0): text video_vae audio_vae"), std::string::npos) << logged;
   const auto& a = trained.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights();
   const auto& b = load.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights();
   int compared = 0;

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -86,10 +87,16 @@ std::string GenerationModel::describe() const {
   std::ostringstream out;
   out << "model '" << preset_.name << "' on " << runtime::deviceName(dit_->device()) << " ("
       << runtime::dtypeName(dit_->computeDtype()) << "), vocoder " << vocoder_->name();
-  if (!random_.empty()) {
+  const bool ditRandom = std::find(random_.begin(), random_.end(), "dit") != random_.end();
+  if (ditRandom) {
     out << "; RANDOM WEIGHTS (seed " << spec_.seed << ") for:";
     for (const auto& c : random_) out << ' ' << c;
     out << " - the output shows the pipeline working, not a trained model";
+  } else if (!random_.empty()) {
+    // A DiT trained on top of seeded random encoders (the built-in model's frozen text encoder)
+    // needs those same encoders: same seed, same weights.
+    out << "; seeded random, frozen (seed " << spec_.seed << "):";
+    for (const auto& c : random_) out << ' ' << c;
   }
   return out.str();
 }

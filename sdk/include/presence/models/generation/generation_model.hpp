@@ -81,7 +81,9 @@ class GenerationModel : public runtime::CacheEntry {
   CaptionSyntax captionSyntax() const { return preset_.syntax; }
   /// Components running on seeded random weights ("dit", "text", ...); empty for a trained model.
   const std::vector<std::string>& randomComponents() const { return random_; }
-  /// One line for logs: preset, device, dtype, and which weights are random.
+  /// One line for logs: preset, device, dtype, and which weights are random ("RANDOM WEIGHTS ...
+  /// not a trained model" when the DiT is; "seeded random, frozen" for encoders under a trained
+  /// DiT, such as the built-in model's text encoder).
   std::string describe() const;
 
   int64_t maxSubjects() const { return ditConfig().identity.maxSubjects; }
