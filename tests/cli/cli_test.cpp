@@ -267,8 +267,9 @@ TEST_F(Cli, EverySampleGraphRuns) {
     // tiny preset by tests/generate) run small here to keep the suite fast.
     const std::string stem = entry.path().stem().string();
     if (stem.rfind("generate_", 0) == 0 && stem != "generate_two_subjects")
-      for (const char* set : {"model.preset=tiny", "sampler.width=64", "sampler.height=64", "sampler.duration=0.5",
-                              "sampler.steps=2"})
+      for (const char* set : {"model.preset=tiny", "model.dit_checkpoint=", "model.video_vae_checkpoint=",
+                              "model.audio_vae_checkpoint=", "model.tokenizer=", "sampler.width=64",
+                              "sampler.height=64", "sampler.duration=0.5", "sampler.steps=2"})
         args.insert(args.end(), {"--set", set});
     // The whole default-model recipe runs end to end on a tiny world, the tiny presets and a
     // few steps per stage (its full run is the model card's, docs/models/default.md).
@@ -284,6 +285,11 @@ TEST_F(Cli, EverySampleGraphRuns) {
     EXPECT_EQ(r.exitCode, 0) << entry.path() << "\n" << r.err;
     EXPECT_NE(r.err.find("Run succeeded"), std::string::npos) << entry.path() << "\n" << r.err;
     EXPECT_TRUE(fs::exists(out) && !filesIn(out).empty()) << entry.path() << " wrote nothing";
+    // The main job runs the trained built-in model (samples/models/default), not random weights.
+    if (stem == "generate_two_subjects") {
+      EXPECT_EQ(r.err.find("RANDOM WEIGHTS"), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("seeded random, frozen (seed 0): text"), std::string::npos) << r.err;
+    }
   }
   EXPECT_GE(graphs, 2);
 }

@@ -37,10 +37,13 @@ inline void setAll(Graph& g, const std::string& type, const std::string& param, 
     if (n.type == type) n.params[param] = value;
 }
 
-/// Shrinks a generation graph to the tiny model: 64 x 64 frames, 13 frames (0.5 s at 24 fps), two
+/// Shrinks a generation graph to the tiny model (random weights, bundled tokenizer): 64 x 64 frames, 13 frames (0.5 s at 24 fps), two
 /// steps, a preview every step.
 inline void shrinkToTiny(Graph& g) {
   setAll(g, "presence.load_model", "preset", "tiny");
+  // The built-in model's files have the small shapes: the tiny preset runs on random weights.
+  for (const char* file : {"dit_checkpoint", "video_vae_checkpoint", "audio_vae_checkpoint", "tokenizer"})
+    setAll(g, "presence.load_model", file, "");
   setAll(g, "presence.load_model", "device", "cpu");
   setAll(g, "presence.identity_encode", "reference_size", 64);
   setAll(g, "presence.sampler", "width", 64);
