@@ -6,7 +6,7 @@
 #   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N]
 #
 #   --model-args  JSON object merged into presence.load_model's params, e.g.
-#                 '{"preset":"small","dit_checkpoint":"/abs/dit.safetensors",
+#                 '{"preset":"small","dit_checkpoint":"/abs/dit/model.safetensors.index.json",
 #                   "video_vae_checkpoint":"/abs/v.safetensors",
 #                   "audio_vae_checkpoint":"/abs/a.safetensors","tokenizer":"/abs/tok.model","seed":0}'
 #                 (default '{"preset":"small","seed":0}': random weights)

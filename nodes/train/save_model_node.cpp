@@ -1,8 +1,12 @@
 // presence.save_model: writes a model's DiT weights (e.g. after training) as a checkpoint that
 // presence.load_model reads back.
+#include <algorithm>
+#include <regex>
+
 #include "node_util.hpp"
 #include "presence/models/dit/dit_checkpoint.hpp"
 #include "presence/models/generation/payloads.hpp"
+#include "presence/runtime/checkpoint_reader.hpp"
 #include "train_nodes.hpp"
 
 namespace presence::nodes::train {
@@ -10,16 +14,32 @@ namespace {
 
 using namespace presence::core;
 using media::enumParam;
+using media::intParam;
 using media::port;
 using media::stringParam;
 namespace gen = presence::models::generation;
+
+/// Shards of an earlier save into the same folder that the new index no longer names (it had more
+/// shards), so the folder holds exactly one checkpoint.
+void removeStaleShards(const std::filesystem::path& folder, const std::filesystem::path& index) {
+  const auto current = runtime::CheckpointReader(index).files();
+  static const std::regex shardName(R"(model-\d{5}-of-\d{5}\.safetensors)");
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const auto name = entry.path().filename().string();
+    if (!std::regex_match(name, shardName)) continue;
+    if (std::find(current.begin(), current.end(), entry.path()) == current.end()) std::filesystem::remove(entry.path());
+  }
+}
 
 class SaveModelNode final : public Node {
  public:
   void execute(NodeContext& ctx) override {
     const auto& model = *ctx.inputAs<gen::ModelHandle>("model").model;
-    const auto target = media::outputFile(ctx, "filename_prefix", ".safetensors");
+    const auto maxShardMb = ctx.paramInt("max_shard_mb");
+    // Sharded: '<prefix>/' holds model-0000i-of-0000N.safetensors and model.safetensors.index.json.
+    const auto target = media::outputFile(ctx, "filename_prefix", maxShardMb > 0 ? "" : ".safetensors");
     models::dit::DitSaveOptions options;
+    options.maxShardBytes = static_cast<std::uint64_t>(maxShardMb) << 20;
     const std::string dtype = ctx.paramString("dtype");
     options.dtype = dtype == "bf16" ? at::kBFloat16 : dtype == "f16" ? at::kHalf : at::kFloat;
     // The `_prime` twins the forward pass never reads are filled from their twins on loading.
@@ -27,10 +47,21 @@ class SaveModelNode final : public Node {
     options.metadata["presence.model"] = model.key();
     ctx.progress(0.0, "writing " + target.string());
     const auto written = models::dit::saveDitCheckpoint(model.dit()->weights(), target, options);
-    ctx.log(LogLevel::Info, "wrote " + written.string() + " (" + dtype + ", " +
-                                std::to_string(std::filesystem::file_size(written) / 1024) + " KiB)");
     FileList files;
-    files.paths.push_back(written.string());
+    std::uintmax_t bytes = 0;
+    if (maxShardMb > 0) {
+      removeStaleShards(target, written);
+      for (const auto& file : runtime::CheckpointReader(written).files()) {
+        files.paths.push_back(file.string());
+        bytes += std::filesystem::file_size(file);
+      }
+    } else {
+      files.paths.push_back(written.string());
+      bytes = std::filesystem::file_size(written);
+    }
+    ctx.log(LogLevel::Info, "wrote " + written.string() + " (" + dtype + ", " + std::to_string(files.paths.size()) +
+                                (files.paths.size() == 1 ? " file, " : " files, ") + std::to_string(bytes / 1024) +
+                                " KiB)");
     ctx.setOutput("path", Value::make(types::Path, written.string()));
     ctx.setOutput("files", Value::make(types::Files, std::move(files)));
   }
@@ -43,11 +74,16 @@ void registerSaveModelNode(NodeRegistry& registry, const std::string& origin) {
       "presence.save_model", "Save Model", "train", "PresenceSaveModel",
       "Writes the model's DiT weights (for example the output of a training stage) to "
       "'<filename_prefix>.safetensors' in the official layout, atomically; presence.load_model reads it as "
-      "its dit_checkpoint. The encoders and decoders are not written: they have files of their own.");
+      "its dit_checkpoint. With max_shard_mb set it writes shards of at most that size and their index "
+      "'<filename_prefix>/model.safetensors.index.json' instead (the Hugging Face layout). The encoders and decoders are not written: they have files of their own.");
   d.inputs = {port("model", types::Model, "The model whose DiT weights to write.")};
   d.params = {enumParam("dtype", {"bf16", "f16", "f32"}, "bf16", "Stored precision (bf16 halves the file)."),
+              intParam("max_shard_mb", 0, 0, 1 << 20,
+                       "0 writes one file; otherwise shards of at most this many MiB (a tensor larger than that "
+                       "gets a shard of its own) and an index, in the folder '<filename_prefix>'."),
               stringParam("filename_prefix", "models/dit", "Output file (without .safetensors) inside the output directory.")};
-  d.outputs = {port("path", types::Path, "The written file."), port("files", types::Files, "The written file.")};
+  d.outputs = {port("path", types::Path, "The written file (the index when sharded)."),
+               port("files", types::Files, "Every written file.")};
   d.sideEffects = true;
   registry.add<SaveModelNode>(std::move(d), origin);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 #include "fake_context.hpp"
 #include "generate_nodes.hpp"
@@ -263,6 +264,44 @@ TEST_F(TrainNodes, SavedModelLoadsBackWithTheTrainedWeights) {
   bool changed = false;
   for (const auto& name : a.names()) changed = changed || !at::equal(a.get(name), base.get(name));
   EXPECT_TRUE(changed);
+}
+
+// Sharded saving keeps every tracked file small (the default model's DiT is committed this way)
+// and loads back through its index; a second save into the same folder leaves one checkpoint there.
+TEST_F(TrainNodes, ShardedSaveLoadsBackThroughItsIndex) {
+  FakeContext trained = stage("presence.train_stage2", dataset("mixed"), 2, "s2shard");
+  const auto& a = trained.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights();
+  auto save = [&](int maxShardMb) {
+    FakeContext ctx = context("presence.save_model");
+    ctx.link("model", trained.outputs.at("model")).set("filename_prefix", "m/dit").set("dtype", "f32");
+    ctx.set("max_shard_mb", static_cast<std::int64_t>(maxShardMb));
+    run("presence.save_model", ctx);
+    return ctx;
+  };
+  FakeContext small = save(1);
+  const fs::path index = small.outputs.at("path").as<std::string>();
+  EXPECT_EQ(index.filename(), "model.safetensors.index.json");
+  const auto& written = small.outputs.at("files").as<FileList>().paths;
+  ASSERT_GE(written.size(), 3u);  // the index and at least two shards: the tiny DiT is over 1 MiB in f32
+  for (const auto& file : written) {
+    if (fs::path(file).extension() == ".safetensors") {
+      EXPECT_LE(fs::file_size(file), (1u << 20) + 65536) << file;
+    }
+  }
+
+  FakeContext load = context("presence.load_model");
+  load.set("preset", "tiny").set("device", "cpu").set("dtype", "f32").set("dit_checkpoint", index.string());
+  run("presence.load_model", load);
+  const auto& b = load.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights();
+  for (const auto& name : a.names()) EXPECT_TRUE(at::equal(a.get(name), b.get(name).to(at::kFloat))) << name;
+
+  // Larger shards, same folder: fewer shards, and none of the first save's left behind.
+  FakeContext large = save(64);
+  const auto& again = large.outputs.at("files").as<FileList>().paths;
+  EXPECT_EQ(again.size(), 2u);
+  std::set<std::string> entries;
+  for (const auto& e : fs::directory_iterator(index.parent_path())) entries.insert(e.path().string());
+  EXPECT_EQ(entries, std::set<std::string>(again.begin(), again.end()));
 }
 
 }  // namespace
