@@ -92,9 +92,15 @@ class LoadDatasetNode final : public Node {
           std::vector<std::filesystem::path> paths;
           for (const auto& f : s.faceRefs) paths.push_back(f.path);
           const ImageBatch views = io::toRgb(io::readImages(paths, io::FitMode::Resize));
-          const ImageBatch packed = views.count == 1 ? io::centerCrop(views, refSize, refSize)
-                                                     : io::packViewsGrid(views, refSize, refSize).image;
-          e.faces.push_back(cpu(model.encodeFrames(framesTensor(packed))));
+          // One-shot (the first view) for stages 1 and 2, as a user gives one photo at generation;
+          // the packed grid of every view for stage 3 (paper section 3.4).
+          ImageBatch first(1, views.height, views.width, views.channels);
+          std::copy_n(views.pixels.begin(), first.pixels.size(), first.pixels.begin());
+          const at::Tensor oneShot = cpu(model.encodeFrames(framesTensor(io::centerCrop(first, refSize, refSize))));
+          e.faces.push_back(oneShot);
+          e.multiViewFaces.push_back(
+              views.count == 1 ? oneShot
+                               : cpu(model.encodeFrames(framesTensor(io::packViewsGrid(views, refSize, refSize).image))));
           e.faceSlots.push_back(s.slot);
           e.faceViews.push_back(views.count);
         }
@@ -130,8 +136,8 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
       "presence.load_dataset", "Load Dataset", "train", "PresenceLoadDataset",
       "Reads and validates a training dataset folder (docs/dataset-format.md) and encodes every clip once "
       "with the model: video frames centre-cropped to a multiple of the model's pixels per token and trimmed "
-      "to a valid frame count, audio at the model's rate in mono, face references (several views packed into "
-      "a grid), voice references and caption embeddings. Keeps each clip's split and kind.");
+      "to a valid frame count, audio at the model's rate in mono, face references (the first view alone "
+      "for stages 1 and 2, every view packed into a grid for stage 3), voice references and caption embeddings. Keeps each clip's split and kind.");
   d.inputs = {port("model", types::Model, "The model whose encoders encode the clips (the one to train)."),
               port("path", types::Path, "The dataset folder (overrides 'folder'), e.g. from synth_dataset.", true)};
   d.params = {pathParam("folder", "The dataset folder (dataset.json, identities.jsonl, manifest.jsonl)."),

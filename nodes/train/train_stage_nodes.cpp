@@ -36,7 +36,7 @@ std::vector<int64_t> bucketKey(const EncodedClip& c, tr::Stage stage) {
   auto add = [&](const std::vector<int64_t>& v) { key.insert(key.end(), v.begin(), v.end()); key.push_back(-7); };
   if (tr::stageUsesVideo(stage)) {
     add(shapeOf(c.video));
-    for (const auto& f : c.faces) add(shapeOf(f));
+    for (const auto& f : c.facesFor(stage == tr::Stage::Stage3MultiView)) add(shapeOf(f));
     add(c.faceSlots);
   }
   if (tr::stageUsesAudio(stage)) {
@@ -53,7 +53,8 @@ tr::TrainingBatch makeBatch(const std::vector<const EncodedClip*>& clips, tr::St
   for (const auto* c : clips) {
     if (tr::stageUsesVideo(stage)) {
       video.push_back(c->video);
-      if (!c->faces.empty()) faces.push_back(at::cat(c->faces, 2));
+      const auto& own = c->facesFor(stage == tr::Stage::Stage3MultiView);
+      if (!own.empty()) faces.push_back(at::cat(own, 2));
     }
     if (tr::stageUsesAudio(stage)) audio.push_back(c->audio);
     text.push_back(c->text);

@@ -23,9 +23,14 @@ struct EncodedClip {
   at::Tensor audio;  ///< [1, L, Ca], undefined for video clips
   at::Tensor text;   ///< [1, textLength, textDim] caption embeddings (zero padded)
   int64_t textTokens = 0;
-  std::vector<at::Tensor> faces;    ///< per subject with a face: [1, Cv, 1, h, w]
+  /// Per subject with a face: its first view alone, [1, Cv, 1, h, w] (one-shot: stages 1 and 2,
+  /// and what a user gives at generation).
+  std::vector<at::Tensor> faces;
+  /// Per subject with a face: all its views packed into one grid image (stage 3's multi-view
+  /// fine-tuning); the same tensor as `faces` where the subject has one view.
+  std::vector<at::Tensor> multiViewFaces;
   std::vector<int64_t> faceSlots;   ///< identity slot of each face
-  std::vector<int64_t> faceViews;   ///< views packed into each face
+  std::vector<int64_t> faceViews;   ///< views the subject has (packed into multiViewFaces)
   std::vector<at::Tensor> voices;   ///< per subject with a voice: [1, Ls, Ca]
   std::vector<int64_t> voiceSlots;  ///< identity slot of each voice
 
@@ -34,6 +39,8 @@ struct EncodedClip {
       if (v > 1) return true;
     return false;
   }
+  /// The face references a stage trains on: multi-view grids in stage 3, one-shot faces otherwise.
+  const std::vector<at::Tensor>& facesFor(bool multiViewStage) const { return multiViewStage ? multiViewFaces : faces; }
 };
 
 struct TrainingDataset {
@@ -57,6 +64,8 @@ inline std::size_t payloadBytes(const TrainingDataset& v) {
   for (const auto& c : v.clips) {
     n += clipBytes(c.video) + clipBytes(c.audio) + clipBytes(c.text);
     for (const auto& f : c.faces) n += clipBytes(f);
+    for (std::size_t k = 0; k < c.multiViewFaces.size(); ++k)
+      if (k >= c.faces.size() || !c.multiViewFaces[k].is_same(c.faces[k])) n += clipBytes(c.multiViewFaces[k]);
     for (const auto& a : c.voices) n += clipBytes(a);
   }
   return n;

@@ -132,6 +132,16 @@ TEST_F(TrainNodes, DatasetPayloadHasTheManifestsClipsPerSplitAndKind) {
     EXPECT_TRUE(c.text.defined());
     if (c.kind == ClipKind::AudioVideo) {
       EXPECT_TRUE(c.multiView()) << c.id;
+      // Stages 1 and 2 see one photo per subject, as at generation; stage 3 every view in a grid.
+      ASSERT_EQ(c.faces.size(), c.multiViewFaces.size()) << c.id;
+      for (std::size_t k = 0; k < c.faces.size(); ++k) {
+        EXPECT_EQ(c.faces[k].size(2), 1) << c.id;
+        EXPECT_EQ(c.faces[k].sizes(), c.multiViewFaces[k].sizes()) << c.id;
+        EXPECT_GT(c.faceViews[k], 1) << c.id;
+        EXPECT_FALSE(at::allclose(c.faces[k], c.multiViewFaces[k])) << c.id << ": one-shot face is the grid";
+        EXPECT_TRUE(c.facesFor(true)[k].is_same(c.multiViewFaces[k]));
+        EXPECT_TRUE(c.facesFor(false)[k].is_same(c.faces[k]));
+      }
     }
   }
   EXPECT_GT(payloadBytes(ds), 0u);
