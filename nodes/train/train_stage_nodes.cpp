@@ -168,7 +168,7 @@ class TrainStageNode final : public Node {
     o.checkpointDir = folder;
     o.checkpointEvery = ctx.paramInt("checkpoint_every");
     o.validateEvery = ctx.paramInt("validate_every");
-    o.resume = true;
+    o.resume = false;  // resumed below, so that a checkpoint that does not fit names checkpoint_prefix
     o.progress = [&ctx](const tr::TrainingProgress& p) {
       ctx.progress(p.totalSteps > 0 ? static_cast<double>(p.step) / p.totalSteps : 1.0,
                    "step " + std::to_string(p.step) + "/" + std::to_string(p.totalSteps) + ", loss " +
@@ -177,6 +177,7 @@ class TrainStageNode final : public Node {
     };
 
     tr::Trainer trainer(weights, o);
+    media::blameParam(ctx, "checkpoint_prefix", [&] { return trainer.resume(); });
     const auto result = trainer.run(source, validation);
     for (const auto& name : weights->names()) weights->get(name).requires_grad_(false);
     ctx.throwIfCancelled();
@@ -220,7 +221,8 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
       id, "Train Stage " + std::to_string(n), "train", "PresenceTrainStage" + std::to_string(n),
       std::string(what) +
           " Batches hold clips of equal latent shape and are drawn deterministically from (seed, step). "
-          "Checkpoints go to 'checkpoint_prefix' in the output folder; running again resumes from the last one. "
+          "Checkpoints go to 'checkpoint_prefix' in the output folder; running again resumes from the last one, "
+          "and refuses checkpoints of training that started from another input model. "
           "Outputs the trained model (sharing the encoders), the loss plot and the written files.");
   d.inputs = {port("model", types::Model, "The model to train (its weights are copied, not changed)."),
               port("dataset", types::Dataset, "Clips encoded by presence.load_dataset with the same model.")};

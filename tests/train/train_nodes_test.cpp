@@ -276,6 +276,25 @@ TEST_F(TrainNodes, SavedModelLoadsBackWithTheTrainedWeights) {
   EXPECT_TRUE(changed);
 }
 
+// Rerunning a graph resumes a stage only when its input model is the one its checkpoints started
+// from; after an upstream change the stage says so and names checkpoint_prefix.
+TEST_F(TrainNodes, AStageRefusesCheckpointsOfAnotherInputModel) {
+  const Value ds = dataset("mixed");
+  FakeContext first = stage("presence.train_stage2", ds, 2, "s2from");
+  FakeContext again = stage("presence.train_stage2", ds, 3, "s2from");
+  std::string logged;
+  for (const auto& l : again.logs) logged += l + "\n";
+  EXPECT_NE(logged.find("resumed from step 2"), std::string::npos) << logged;
+
+  FakeContext other = context("presence.train_stage2");
+  other.link("model", first.outputs.at("model")).link("dataset", ds);
+  other.set("iterations", 4).set("checkpoint_prefix", "s2from").set("seed", 5);
+  const std::string msg = failure("presence.train_stage2", other);
+  EXPECT_EQ(msg.rfind("checkpoint_prefix: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("started from other weights"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(out.path() / "s2from" / "step-00000004"));
+}
+
 // Sharded saving keeps every tracked file small (the default model's DiT is committed this way)
 // and loads back through its index; a second save into the same folder leaves one checkpoint there.
 TEST_F(TrainNodes, ShardedSaveLoadsBackThroughItsIndex) {

@@ -7,6 +7,7 @@
 
 #include "presence/core/error.hpp"
 #include "presence/runtime/rng.hpp"
+#include "presence/runtime/tensor_util.hpp"
 #include "presence/runtime/torch_compat.hpp"
 
 namespace presence::models::training {
@@ -82,6 +83,11 @@ Trainer::Trainer(std::shared_ptr<dit::DitWeights> weights, TrainerOptions option
     if (weights_->get(name).scalar_type() != at::kFloat)
       throw core::InputError("trainer: weight '" + name +
                              "' is not float32; training keeps float32 master weights (DitWeights::to)");
+  {
+    std::map<std::string, at::Tensor> start;
+    for (const auto& name : weights_->names()) start.emplace(name, weights_->get(name));
+    startWeights_ = runtime::contentFingerprint(start);
+  }
   names_ = trainableParameterNames(*weights_, options_.stage);
   weights_->setRequiresGrad(false);
   for (const auto& n : names_) {
@@ -173,6 +179,7 @@ nlohmann::json Trainer::configJson() const {
           {"adamw", {{"lr", a.learningRate}, {"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps},
                      {"weight_decay", a.weightDecay}}},
           {"time_shift", options_.time.shift},
+          {"start_weights", startWeights_},
           {"trainable", static_cast<int64_t>(names_.size())},
           {"seconds", seconds_}};
 }
@@ -212,6 +219,12 @@ bool Trainer::resume() {
   if (ck.config.value("stage", "") != stageName(options_.stage))
     throw core::InputError("checkpoint " + latest->string() + " belongs to " + ck.config.value("stage", "?") +
                            ", not " + stageName(options_.stage) + " (use another checkpoint folder)");
+  // Checkpoints from before this check have no fingerprint and are trusted as before.
+  if (const std::string from = ck.config.value("start_weights", ""); !from.empty() && from != startWeights_)
+    throw core::InputError("checkpoint " + latest->string() +
+                           " continues training that started from other weights than this run's input model "
+                           "(an upstream stage or checkpoint changed); delete its folder to train from the new "
+                           "input, or use another checkpoint folder");
   loadCheckpointWeights(*latest, *weights_);
   std::map<std::string, at::Tensor> state;
   for (const auto& [k, t] : ck.tensors)

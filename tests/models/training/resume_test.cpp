@@ -176,5 +176,39 @@ TEST(TrainingResume, StageMismatchIsRefused) {
   EXPECT_TRUE(at::equal(w2->get("video_model.head.head.weight"), w->get("video_model.head.head.weight")));
 }
 
+// A checkpoint continues the training that made it: resuming with other starting weights (an
+// upstream stage that was extended and rerun) is refused rather than silently keeping the old
+// result; the same starting weights (a rerun after a kill) resume as before.
+TEST(TrainingResume, CheckpointOfOtherStartingWeightsIsRefused) {
+  TempDir tmp;
+  auto o = TrainerOptions{};
+  o.stage = Stage::Stage1Video;
+  o.steps = 2;
+  o.checkpointDir = tmp.path;
+  const auto batch = test::tinyBatch(test::tinyWeights()->config(), 1, 1, true, false);
+  {
+    Trainer first(test::tinyWeights(7), o);
+    first.run(cyclingBatchSource({batch}));
+  }
+  o.steps = 3;
+  Trainer same(test::tinyWeights(7), o);
+  EXPECT_TRUE(same.resume());
+  EXPECT_EQ(same.step(), 2);
+
+  auto changed = test::tinyWeights(7);
+  {
+    at::NoGradGuard noGrad;
+    changed->get("video_model.head.head.weight").view({-1})[0].add_(1e-3);  // one element, slightly
+  }
+  Trainer other(changed, o);
+  try {
+    other.resume();
+    FAIL() << "resumed training that started from other weights";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("started from other weights"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(tmp.path.string()), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace presence::models::training

@@ -27,4 +27,9 @@ at::Tensor toDtype(const at::Tensor& tensor, std::string_view dtypeName);
 /// NaNs with equal payloads are equal, +0 and -0 are not). Devices may differ.
 bool sameBits(const at::Tensor& a, const at::Tensor& b);
 
+/// A 64-bit content hash (XXH3) of a state dict as 16 hex digits: every name, dtype, shape and
+/// element byte, in name order; devices and strides do not matter. Equal for bit-identical
+/// weights, different (with overwhelming probability) when any element differs.
+std::string contentFingerprint(const std::map<std::string, at::Tensor>& tensors);
+
 }  // namespace presence::runtime

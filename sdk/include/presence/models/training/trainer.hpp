@@ -96,7 +96,9 @@ class Trainer {
   double validationLoss(const std::vector<TrainingBatch>& batches) const;
 
   /// Loads the newest checkpoint of options().checkpointDir (weights, moments, step, history).
-  /// Returns false when there is none. Throws when it does not match this run (stage, names).
+  /// Returns false when there is none. Throws core::InputError when it does not match this run:
+  /// another stage, other weight names, or training that started from other weights than this
+  /// trainer's (checkpoints record runtime::contentFingerprint of their starting weights).
   bool resume();
   /// Writes a checkpoint of the current step, and `loss_curve.csv` beside it.
   std::filesystem::path saveCheckpoint();
@@ -117,6 +119,9 @@ class Trainer {
   double lastGradNorm_ = 0.0;
   double seconds_ = 0.0;  // training time of earlier sessions + this one
   std::vector<LossRecord> history_;
+  /// runtime::contentFingerprint of the weights the run started from (before any resume): a
+  /// checkpoint made from other starting weights is not this run's to continue.
+  std::string startWeights_;
 };
 
 /// Copies a checkpoint's "model/..." weights into `weights` (stage 2 starting from stage 1).
