@@ -102,6 +102,7 @@ class LoadDatasetNode final : public Node {
               views.count == 1 ? oneShot
                                : cpu(model.encodeFrames(framesTensor(io::packViewsGrid(views, refSize, refSize).image))));
           e.faceSlots.push_back(s.slot);
+          e.faceIdentities.push_back(s.identity);
           e.faceViews.push_back(views.count);
         }
         if (s.voiceRef) {
@@ -109,6 +110,7 @@ class LoadDatasetNode final : public Node {
           if (voice.frames() > 0) {
             e.voices.push_back(cpu(model.encodeWaveform(waveTensor(voice, int64_t{10} * rate))));
             e.voiceSlots.push_back(s.slot);
+            e.voiceIdentities.push_back(s.identity);
           }
         }
       }

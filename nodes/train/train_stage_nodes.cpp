@@ -3,9 +3,12 @@
 #include <map>
 
 #include "node_util.hpp"
+#include "presence/core/atomic_file.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "presence/models/training/trainer.hpp"
 #include "presence/runtime/rng.hpp"
+#include "reference_check.hpp"
+#include "stage_batches.hpp"
 #include "train_node_util.hpp"
 #include "train_nodes.hpp"
 #include "training_dataset.hpp"
@@ -25,71 +28,6 @@ namespace tr = presence::models::training;
 namespace fs = std::filesystem;
 
 enum class Kind { Stage1, Stage2, Stage3 };
-
-std::vector<int64_t> shapeOf(const at::Tensor& t) {
-  return t.defined() ? t.sizes().vec() : std::vector<int64_t>{-1};
-}
-
-// Batches hold clips of equal latent shapes (and reference layout), so they stack.
-std::vector<int64_t> bucketKey(const EncodedClip& c, tr::Stage stage) {
-  std::vector<int64_t> key;
-  auto add = [&](const std::vector<int64_t>& v) { key.insert(key.end(), v.begin(), v.end()); key.push_back(-7); };
-  if (tr::stageUsesVideo(stage)) {
-    add(shapeOf(c.video));
-    for (const auto& f : c.facesFor(stage == tr::Stage::Stage3MultiView)) add(shapeOf(f));
-    add(c.faceSlots);
-  }
-  if (tr::stageUsesAudio(stage)) {
-    add(shapeOf(c.audio));
-    for (const auto& v : c.voices) add(shapeOf(v));
-    add(c.voiceSlots);
-  }
-  return key;
-}
-
-tr::TrainingBatch makeBatch(const std::vector<const EncodedClip*>& clips, tr::Stage stage) {
-  tr::TrainingBatch b;
-  std::vector<at::Tensor> video, audio, text, faces;
-  for (const auto* c : clips) {
-    if (tr::stageUsesVideo(stage)) {
-      video.push_back(c->video);
-      const auto& own = c->facesFor(stage == tr::Stage::Stage3MultiView);
-      if (!own.empty()) faces.push_back(at::cat(own, 2));
-    }
-    if (tr::stageUsesAudio(stage)) audio.push_back(c->audio);
-    text.push_back(c->text);
-    b.textLengths.push_back(c->textTokens);
-  }
-  if (!video.empty()) b.video = at::cat(video, 0);
-  if (!audio.empty()) b.audio = at::cat(audio, 0);
-  b.text = at::cat(text, 0);
-  const auto& first = *clips.front();
-  if (!faces.empty()) {
-    b.references.faces = at::cat(faces, 0);
-    b.references.faceSubjects = first.faceSlots;
-  }
-  if (tr::stageUsesAudio(stage) && !first.voices.empty()) {
-    for (std::size_t k = 0; k < first.voices.size(); ++k) {
-      std::vector<at::Tensor> v;
-      for (const auto* c : clips) v.push_back(c->voices[k]);
-      b.references.voices.push_back(at::cat(v, 0));
-    }
-    b.references.voiceSubjects = first.voiceSlots;
-  }
-  return b;
-}
-
-// Clips grouped by shape, cut into batches of up to `batchSize`.
-std::vector<std::vector<const EncodedClip*>> bucketed(const std::vector<const EncodedClip*>& clips, tr::Stage stage,
-                                                      int64_t batchSize) {
-  std::map<std::vector<int64_t>, std::vector<const EncodedClip*>> groups;
-  for (const auto* c : clips) groups[bucketKey(*c, stage)].push_back(c);
-  std::vector<std::vector<const EncodedClip*>> out;
-  for (auto& [key, group] : groups)
-    for (std::size_t i = 0; i < group.size(); i += batchSize)
-      out.emplace_back(group.begin() + i, group.begin() + std::min<std::size_t>(group.size(), i + batchSize));
-  return out;
-}
 
 class TrainStageNode final : public Node {
  public:
@@ -190,6 +128,14 @@ class TrainStageNode final : public Node {
 
     FileList files;
     if (fs::exists(folder / "loss_curve.csv")) files.paths.push_back((folder / "loss_curve.csv").string());
+    if (!val.empty()) {
+      ctx.progress(1.0, "reference check on " + std::to_string(val.size()) + " validation clips");
+      const ReferenceCheck check = checkReferences(trainer, val, stage);
+      for (const auto& line : check.summary()) ctx.log(LogLevel::Info, "reference check, " + line);
+      const fs::path checkFile = folder / "reference_check.json";
+      core::writeFileAtomically(checkFile, check.toJson().dump(2) + "\n");
+      files.paths.push_back(checkFile.string());
+    }
     if (result.lastCheckpoint)
       for (const auto& e : fs::directory_iterator(*result.lastCheckpoint))
         if (e.is_regular_file()) files.paths.push_back(e.path().string());
@@ -222,7 +168,10 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
       std::string(what) +
           " Batches hold clips of equal latent shape and are drawn deterministically from (seed, step). "
           "Checkpoints go to 'checkpoint_prefix' in the output folder; running again resumes from the last one, "
-          "and refuses checkpoints of training that started from another input model. "
+          "and refuses checkpoints of training that started from another input model. At the end a reference "
+          "check compares the validation loss with each clip's own face / voice references against another "
+          "identity's and, in two-subject clips, the subjects' references exchanged (logged and written to "
+          "reference_check.json): a positive gain means the model follows, and binds, its references. "
           "Outputs the trained model (sharing the encoders), the loss plot and the written files.");
   d.inputs = {port("model", types::Model, "The model to train (its weights are copied, not changed)."),
               port("dataset", types::Dataset, "Clips encoded by presence.load_dataset with the same model.")};

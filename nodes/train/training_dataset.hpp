@@ -30,9 +30,11 @@ struct EncodedClip {
   /// fine-tuning); the same tensor as `faces` where the subject has one view.
   std::vector<at::Tensor> multiViewFaces;
   std::vector<int64_t> faceSlots;   ///< identity slot of each face
+  std::vector<std::string> faceIdentities;  ///< the manifest identity of each face
   std::vector<int64_t> faceViews;   ///< views the subject has (packed into multiViewFaces)
   std::vector<at::Tensor> voices;   ///< per subject with a voice: [1, Ls, Ca]
   std::vector<int64_t> voiceSlots;  ///< identity slot of each voice
+  std::vector<std::string> voiceIdentities;  ///< the manifest identity of each voice
 
   bool multiView() const {
     for (const auto v : faceViews)

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "fake_context.hpp"
 #include "generate_nodes.hpp"
 #include "presence/core/error.hpp"
@@ -64,6 +66,11 @@ class TrainNodes : public ::testing::Test {
     o.speechOnlyShare = 0.0;
     o.identities = 2;
     presence::nodes::data::generateSynthDataset(o, root_ / "nospeech");
+    o.identities = 8;  // enough pairs that a validation clip has one of two other identities
+    o.twoSubjectShare = 1.0;
+    o.videoOnlyShare = 0.0;
+    o.valFraction = 0.5;
+    presence::nodes::data::generateSynthDataset(o, root_ / "pairs");
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
@@ -293,6 +300,34 @@ TEST_F(TrainNodes, AStageRefusesCheckpointsOfAnotherInputModel) {
   EXPECT_EQ(msg.rfind("checkpoint_prefix: ", 0), 0u) << msg;
   EXPECT_NE(msg.find("started from other weights"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(out.path() / "s2from" / "step-00000004"));
+}
+
+// The end-of-stage reference check: paired validation losses with each clip's own references,
+// another identity's, and the two subjects' exchanged; in the log and in reference_check.json.
+TEST_F(TrainNodes, ReferenceCheckComparesOwnOtherAndExchangedReferences) {
+  FakeContext ctx = stage("presence.train_stage2", dataset("pairs"), 1, "s2check");
+  const fs::path file = out.path() / "s2check" / "reference_check.json";
+  const auto& files = ctx.outputs.at("files").as<FileList>().paths;
+  EXPECT_NE(std::find(files.begin(), files.end(), file.string()), files.end());
+  std::ifstream in(file);
+  const auto j = nlohmann::json::parse(in);
+  for (const char* kind : {"faces", "voices"}) {
+    SCOPED_TRACE(kind);
+    ASSERT_TRUE(j.contains(kind)) << j.dump();
+    const auto& k = j.at(kind);
+    EXPECT_GE(k.at("clips").get<int>(), 1);
+    EXPECT_GE(k.at("two_subject_clips").get<int>(), 1);
+    // Other references change the model's predictions, so the paired losses differ.
+    EXPECT_NE(k.at("other_identity").get<double>(), k.at("own").get<double>());
+    EXPECT_NE(k.at("exchanged").get<double>(), k.at("own_two_subject").get<double>());
+    EXPECT_DOUBLE_EQ(k.at("identity_gain").get<double>(), k.at("other_identity").get<double>() - k.at("own").get<double>());
+    EXPECT_DOUBLE_EQ(k.at("binding_gain").get<double>(),
+                     k.at("exchanged").get<double>() - k.at("own_two_subject").get<double>());
+  }
+  std::string logged;
+  for (const auto& l : ctx.logs) logged += l + "\n";
+  EXPECT_NE(logged.find("reference check, faces: validation loss with own references"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("reference check, voices:"), std::string::npos) << logged;
 }
 
 // Sharded saving keeps every tracked file small (the default model's DiT is committed this way)
