@@ -48,8 +48,8 @@ WORLD_SETTINGS = {
 }
 WORLDS = [("seen", 7), ("unseen", 99)]
 
-GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
-       "min_voice_seconds": 0.1}
+GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 128,
+       "min_voice_seconds": 0.1, "views": "front"}
 DEFAULT_MODEL_ARGS = '{"preset": "small", "seed": 0}'
 
 
@@ -187,12 +187,21 @@ def voice_ref(world, subject):
     return os.path.join(world, ref["path"])
 
 
+def face_paths(world, subject):
+    """The face image(s) generation is given: the front view, or (GEN["views"] == "all") every
+    view, which identity_encode packs into one grid as stage 3 trains on."""
+    if GEN["views"] == "front":
+        return os.path.abspath(front_ref(world, subject))
+    refs = subject.get("face_refs") or []
+    return "\n".join(os.path.abspath(os.path.join(world, r["path"])) for r in refs)
+
+
 def generation_graph(world, clip, model_params, frames):
     nodes = {"model": {"type": "presence.load_model", "params": model_params}}
     prev = None
     for i, s in enumerate(clip["subjects"]):
         nodes[f"face_{i}"] = {"type": "presence.load_image",
-                              "params": {"paths": os.path.abspath(front_ref(world, s))}}
+                              "params": {"paths": face_paths(world, s), "fit": "resize"}}
         nodes[f"voice_{i}"] = {"type": "presence.load_audio",
                                "params": {"path": os.path.abspath(voice_ref(world, s))}}
         inputs = {"model": "model.model", "face": f"face_{i}.image", "voice": f"voice_{i}.audio"}
@@ -329,7 +338,7 @@ def markdown(summary):
     out = ["# Presence model evaluation (synthetic worlds)", "",
            f"Model: `{json.dumps(summary['model_params'])}`  ",
            f"Generation: {GEN['width']}×{GEN['height']} @ {GEN['fps']:g} fps, {GEN['steps']} steps, "
-           f"seed {GEN['seed']}, reference_size {GEN['reference_size']}; "
+           f"seed {GEN['seed']}, reference_size {GEN['reference_size']}, face views: {GEN['views']}; "
            f"{summary['clips_per_kind']} two-subject + {summary['clips_per_kind']} one-subject av clips per world.",
            "", "Each cell: mean (number of values). generated = the model's clip; ground truth = the "
            "dataset's own clip measured against the same references (the ceiling).", "",
@@ -548,12 +557,16 @@ def main(argv=None):
     ap.add_argument("--clips", type=int, default=4,
                     help="clips per world and kind (two-subject, one-subject) (default: %(default)s)")
     ap.add_argument("--worlds", default="seen,unseen", help="which worlds (default: %(default)s)")
+    ap.add_argument("--views", choices=("front", "all"), default="front",
+                    help="face references given to generation: the front view (one photo), or all "
+                         "views packed into a grid (default: %(default)s)")
     ap.add_argument("--skip-generated", action="store_true",
                     help="measure only the ground truth (no generation)")
     ap.add_argument("--contact-sheet-only", action="store_true",
                     help="only rebuild contact_sheet.png / .md from an existing --out folder "
                          "(no generation, no measuring, no presence binary needed)")
     args = ap.parse_args(argv)
+    GEN["views"] = args.views
     if args.contact_sheet_only:
         return contact_sheet_only(os.path.abspath(args.out))
     if args.clips < 1:
