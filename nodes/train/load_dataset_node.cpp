@@ -12,6 +12,7 @@ namespace presence::nodes::train {
 namespace {
 
 using namespace presence::core;
+using media::enumParam;
 using media::intParam;
 using media::pathParam;
 using media::port;
@@ -56,6 +57,7 @@ class LoadDatasetNode final : public Node {
                                      " (the model's pixels per token)");
     const int rate = static_cast<int>(model.audioSampleRate());
     const int64_t maxClips = ctx.paramInt("max_clips");
+    const bool gridsEverywhere = ctx.paramString("stage12_faces") == "all_views";
     const std::size_t n = maxClips > 0 ? std::min(manifest.clips.size(), static_cast<std::size_t>(maxClips)) : manifest.clips.size();
 
     TrainingDataset out;
@@ -92,15 +94,16 @@ class LoadDatasetNode final : public Node {
           std::vector<std::filesystem::path> paths;
           for (const auto& f : s.faceRefs) paths.push_back(f.path);
           const ImageBatch views = io::toRgb(io::readImages(paths, io::FitMode::Resize));
-          // One-shot (the first view) for stages 1 and 2, as a user gives one photo at generation;
-          // the packed grid of every view for stage 3 (paper section 3.4).
+          // Stage 3 trains on the packed grid of every view (paper section 3.4); stages 1 and 2 on
+          // the first view alone (one-shot, as a user gives one photo), or on the grid as well.
+          auto encode = [&](const ImageBatch& image) { return cpu(model.encodeFrames(framesTensor(image))); };
           ImageBatch first(1, views.height, views.width, views.channels);
           std::copy_n(views.pixels.begin(), first.pixels.size(), first.pixels.begin());
-          const at::Tensor oneShot = cpu(model.encodeFrames(framesTensor(io::centerCrop(first, refSize, refSize))));
-          e.faces.push_back(oneShot);
-          e.multiViewFaces.push_back(
-              views.count == 1 ? oneShot
-                               : cpu(model.encodeFrames(framesTensor(io::packViewsGrid(views, refSize, refSize).image))));
+          const at::Tensor grid = views.count == 1 ? encode(io::centerCrop(first, refSize, refSize))
+                                                   : encode(io::packViewsGrid(views, refSize, refSize).image);
+          e.multiViewFaces.push_back(grid);
+          e.faces.push_back(gridsEverywhere || views.count == 1 ? grid
+                                                                : encode(io::centerCrop(first, refSize, refSize)));
           e.faceSlots.push_back(s.slot);
           e.faceIdentities.push_back(s.identity);
           e.faceViews.push_back(views.count);
@@ -138,14 +141,19 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
       "presence.load_dataset", "Load Dataset", "train", "PresenceLoadDataset",
       "Reads and validates a training dataset folder (docs/dataset-format.md) and encodes every clip once "
       "with the model: video frames centre-cropped to a multiple of the model's pixels per token and trimmed "
-      "to a valid frame count, audio at the model's rate in mono, face references (the first view alone "
-      "for stages 1 and 2, every view packed into a grid for stage 3), voice references and caption embeddings. Keeps each clip's split and kind.");
+      "to a valid frame count, audio at the model's rate in mono, face references (every view packed into "
+      "a grid for stage 3; for stages 1 and 2 the first view alone or the same grid, by stage12_faces), voice "
+      "references and caption embeddings. Keeps each clip's split and kind.");
   d.inputs = {port("model", types::Model, "The model whose encoders encode the clips (the one to train)."),
               port("path", types::Path, "The dataset folder (overrides 'folder'), e.g. from synth_dataset.", true)};
   d.params = {pathParam("folder", "The dataset folder (dataset.json, identities.jsonl, manifest.jsonl)."),
               intParam("max_clips", 0, 0, 1000000, "Encode only the first clips of the manifest; 0: all."),
               intParam("reference_size", 64, 16, 1024,
-                       "Side of the square face reference in pixels (a multiple of the model's pixels per token).")};
+                       "Side of the square face reference in pixels (a multiple of the model's pixels per token)."),
+              enumParam("stage12_faces", {"first_view", "all_views"}, "first_view",
+                        "Face references of stages 1 and 2: the first view alone (one photo, as generation is "
+                        "usually given; the paper's one-shot references) or every view packed into a grid, as "
+                        "stage 3 always uses.")};
   d.outputs = {port("dataset", types::Dataset, "The encoded clips, in memory.")};
   registry.add<LoadDatasetNode>(std::move(d), origin);
 }

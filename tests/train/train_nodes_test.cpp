@@ -157,6 +157,15 @@ TEST_F(TrainNodes, DatasetPayloadHasTheManifestsClipsPerSplitAndKind) {
   capped.set("folder", (root_ / "mixed").string()).set("max_clips", 2).link("model", model());
   run("presence.load_dataset", capped);
   EXPECT_EQ(capped.outputs.at("dataset").as<TrainingDataset>().clips.size(), 2u);
+
+  // stage12_faces all_views: stages 1 and 2 get the same grids as stage 3.
+  FakeContext grids = context("presence.load_dataset");
+  grids.set("folder", (root_ / "mixed").string()).set("stage12_faces", "all_views").link("model", model());
+  run("presence.load_dataset", grids);
+  int checked = 0;
+  for (const auto& c : grids.outputs.at("dataset").as<TrainingDataset>().clips)
+    for (std::size_t k = 0; k < c.faces.size(); ++k, ++checked) EXPECT_TRUE(c.faces[k].is_same(c.multiViewFaces[k])) << c.id;
+  EXPECT_GT(checked, 0);
 }
 
 TEST_F(TrainNodes, MissingFolderFailsNamingTheParameter) {
