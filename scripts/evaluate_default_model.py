@@ -48,7 +48,7 @@ WORLD_SETTINGS = {
 }
 WORLDS = [("seen", 7), ("unseen", 99)]
 
-GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 128,
+GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
        "min_voice_seconds": 0.1, "views": "front"}
 DEFAULT_MODEL_ARGS = '{"preset": "small", "seed": 0}'
 
