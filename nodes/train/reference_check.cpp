@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <set>
 
 #include "stage_batches.hpp"
@@ -93,19 +94,20 @@ ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<con
     swap.kind = k.name;
     for (std::size_t i = 0; i < pool.size(); ++i) {
       const EncodedClip& c = *pool[i];
-      const double own = loss(c);
+      std::optional<double> ownLoss;  // computed once, only for clips with a variant to compare
+      auto own = [&] { return ownLoss ? *ownLoss : *(ownLoss = loss(c)); };
       // The next clip (cyclically) with as many references of this kind from other identities.
       for (std::size_t step = 1; step < pool.size(); ++step) {
         const EncodedClip& d = *pool[(i + step) % pool.size()];
         if (count(d, k) != count(c, k) || !disjoint(identities(c, k), identities(d, k))) continue;
         if (k.faces && !sameFaceShapes(c, d, stage)) continue;
-        swap.own += own;
+        swap.own += own();
         swap.otherIdentity += loss(withReferencesOf(c, d, k));
         ++swap.clips;
         break;
       }
       if (count(c, k) == 2 && identities(c, k)[0] != identities(c, k)[1]) {
-        swap.ownTwo += own;
+        swap.ownTwo += own();
         swap.exchanged += loss(exchanged(c, k));
         ++swap.twoSubjectClips;
       }

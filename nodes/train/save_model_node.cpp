@@ -21,8 +21,7 @@ namespace gen = presence::models::generation;
 
 /// Shards of an earlier save into the same folder that the new index no longer names (it had more
 /// shards), so the folder holds exactly one checkpoint.
-void removeStaleShards(const std::filesystem::path& folder, const std::filesystem::path& index) {
-  const auto current = runtime::CheckpointReader(index).files();
+void removeStaleShards(const std::filesystem::path& folder, const std::vector<std::filesystem::path>& current) {
   static const std::regex shardName(R"(model-\d{5}-of-\d{5}\.safetensors)");
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
     const auto name = entry.path().filename().string();
@@ -50,8 +49,9 @@ class SaveModelNode final : public Node {
     FileList files;
     std::uintmax_t bytes = 0;
     if (maxShardMb > 0) {
-      removeStaleShards(target, written);
-      for (const auto& file : runtime::CheckpointReader(written).files()) {
+      const auto current = runtime::CheckpointReader(written).files();  // the index and its shards
+      removeStaleShards(target, current);
+      for (const auto& file : current) {
         files.paths.push_back(file.string());
         bytes += std::filesystem::file_size(file);
       }
