@@ -51,6 +51,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "== configuring and building (build/release)"
+# A cold build takes about 2 GB here (build/release 1.9 GB with two 344 MB precompiled headers,
+# plus the compiler cache); say so up front rather than after a "No space left on device".
+free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
+if [ "${free_kb:-0}" -lt $((3 * 1024 * 1024)) ]; then
+  echo "warning: only $((free_kb / 1024)) MB free on $(df -P . | awk 'NR == 2 {print $6}'); a cold build needs about 2 GB" >&2
+fi
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 cmake --preset release >/dev/null
 cmake --build --preset release -- -j"$(nproc)"
