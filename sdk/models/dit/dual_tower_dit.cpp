@@ -127,7 +127,7 @@ struct TowerRun {
     return cfg.qkNorm ? rmsNorm(in, w(name + ".weight"), cfg.eps) : in;
   }
   Tensor ffn(const std::string& name, const Tensor& in) const {
-    return linear(name + ".2", at::gelu(linear(name + ".0", in), "tanh"));
+    return linear(name + ".2", geluTanh(linear(name + ".0", in)));
   }
   int64_t heads() const { return cfg.numHeads; }
 };
@@ -209,7 +209,7 @@ void textEmbedding(TowerRun& r, const Tensor& text, const std::vector<int64_t>& 
     if (lt < r.cfg.textLen)
       ctx = at::cat({ctx, at::zeros({batch, r.cfg.textLen - lt, r.cfg.textDim}, ctx.options())}, 1);
   }
-  r.ctx = r.linear("text_embedding.2", at::gelu(r.linear("text_embedding.0", ctx), "tanh"));
+  r.ctx = r.linear("text_embedding.2", geluTanh(r.linear("text_embedding.0", ctx)));
 }
 
 // t [B] (or scalar) or per-token [B, n] -> double [B, 1 or n] on the CPU.

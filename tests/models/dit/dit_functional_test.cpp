@@ -108,6 +108,30 @@ TEST(DitRope, AudioSharesTheVideoTimeAxisAndPassesTheRestThrough) {
   EXPECT_TRUE(at::equal(compat, r.to(at::kBFloat16).to(at::kFloat)));
 }
 
+TEST(DitGelu, TanhApproximationMatchesItsDefinitionWithAndWithoutAGraph) {
+  const at::Tensor x = randn({3, 257}, 11) * 4;  // tails where tanh saturates, odd length
+  const at::Tensor xd = x.to(at::kDouble);
+  const at::Tensor z = 0.7978845608028654 * (xd + 0.044715 * xd * xd * xd);
+  const at::Tensor expected = 0.5 * xd * (1 + at::tanh(z));
+  {
+    at::NoGradGuard noGrad;  // inference: the in-place path where LibTorch 1.x takes it
+    EXPECT_LT(test::maxAbsDiff(geluTanh(x), expected), 1e-5);
+    EXPECT_EQ(geluTanh(x.to(at::kBFloat16)).scalar_type(), at::kBFloat16);
+    // bf16: the exact value of the bf16 input, rounded once (half a bf16 ulp is 2^-9 relative).
+    const at::Tensor xb = x.to(at::kBFloat16);
+    const at::Tensor expectedB = at::gelu(xb.to(at::kDouble), "tanh");
+    const at::Tensor error = (geluTanh(xb).to(at::kDouble) - expectedB).abs();
+    EXPECT_TRUE(at::all(error <= expectedB.abs() * std::ldexp(1.0, -8) + 1e-6).item<bool>())
+        << "max error " << error.max().item<double>();
+  }
+  // Training: the graph is recorded and the gradient is GELU's.
+  const at::Tensor leaf = x.clone().requires_grad_(true);
+  geluTanh(leaf).sum().backward();
+  const at::Tensor reference = x.clone().requires_grad_(true);
+  at::gelu(reference, "tanh").sum().backward();
+  EXPECT_LT(test::maxAbsDiff(leaf.grad(), reference.grad()), 1e-5);
+}
+
 TEST(DitLayout, UnpatchifyInvertsPatchifyAndFollowsTheEinsumLayout) {
   for (const std::array<int64_t, 3> patch :
        {std::array<int64_t, 3>{1, 2, 2}, std::array<int64_t, 3>{2, 2, 2}}) {

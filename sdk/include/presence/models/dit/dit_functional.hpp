@@ -52,6 +52,13 @@ RopeTable ropeTable(const at::Tensor& angles, const at::Device& device, bool rou
 /// returns x's dtype (after a bf16 round trip when the table asks for it). Differentiable.
 at::Tensor applyRope(const at::Tensor& x, const RopeTable& table);
 
+/// GELU with the tanh approximation (the FFN's and text embedding's nn.GELU(approximate='tanh')):
+/// 0.5·x·(1 + tanh(z)) with z = sqrt(2/pi)·(x + 0.044715·x³). Differentiable. With LibTorch 1.x on
+/// the CPU and no graph to record it computes x·sigmoid(2z) in place, in float32 for reduced
+/// precision: the same function, and 1.7× (float32) to 2.2× (bf16) faster than that LibTorch's
+/// own tanh-GELU kernel.
+at::Tensor geluTanh(const at::Tensor& x);
+
 /// Video latent [B, C, F, H, W] -> tokens [B, (F/pt)(H/ph)(W/pw), pt·ph·pw·C] with feature index
 /// ((p·ph + q)·pw + r)·C + c: the layout of head.head's output (the inverse of unpatchify).
 at::Tensor patchify(const at::Tensor& video, const std::array<int64_t, 3>& patch);
