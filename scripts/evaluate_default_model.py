@@ -190,7 +190,7 @@ def voice_ref(world, subject):
 def face_paths(world, subject):
     """The face image(s) generation is given: the front view, or (GEN["views"] == "all") every
     view, which identity_encode packs into one grid as stage 3 trains on."""
-    if GEN["views"] == "front":
+    if GEN["views"] in ("front", "front3"):
         return os.path.abspath(front_ref(world, subject))
     refs = subject.get("face_refs") or []
     return "\n".join(os.path.abspath(os.path.join(world, r["path"])) for r in refs)
@@ -210,6 +210,8 @@ def generation_graph(world, clip, model_params, frames):
         nodes[f"subject_{i}"] = {"type": "presence.identity_encode", "inputs": inputs,
                                  "params": {"name": s["identity"], "slot": s.get("slot", i),
                                             "reference_size": GEN["reference_size"],
+                                            # front3: the photo repeated into a three-view grid
+                                            "min_views": 3 if GEN["views"] == "front3" else 1,
                                             # synthetic voice refs are 3 words, often < 1 s
                                             "min_voice_seconds": GEN["min_voice_seconds"]}}
         prev = f"subject_{i}"
@@ -557,9 +559,10 @@ def main(argv=None):
     ap.add_argument("--clips", type=int, default=4,
                     help="clips per world and kind (two-subject, one-subject) (default: %(default)s)")
     ap.add_argument("--worlds", default="seen,unseen", help="which worlds (default: %(default)s)")
-    ap.add_argument("--views", choices=("front", "all"), default="front",
-                    help="face references given to generation: the front view (one photo), or all "
-                         "views packed into a grid (default: %(default)s)")
+    ap.add_argument("--views", choices=("front", "front3", "all"), default="front",
+                    help="face references given to generation: the front view (one photo), the "
+                         "front view repeated into a three-view grid (identity_encode min_views 3, as "
+                         "the sample graphs do), or all views packed into a grid (default: %(default)s)")
     ap.add_argument("--skip-generated", action="store_true",
                     help="measure only the ground truth (no generation)")
     ap.add_argument("--contact-sheet-only", action="store_true",

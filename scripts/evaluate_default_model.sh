@@ -3,7 +3,7 @@
 # (seed 99) worlds: face / voice / lip-sync / binding metrics for generated clips and the
 # dataset's own clips (the ceiling). Driven by scripts/evaluate_default_model.py.
 #
-#   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N] [--views front|all]
+#   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N] [--views front|front3|all]
 #
 #   --model-args  JSON object merged into presence.load_model's params, e.g.
 #                 '{"preset":"small","dit_checkpoint":"/abs/dit/model.safetensors.index.json",
@@ -13,7 +13,8 @@
 #   --out DIR     output folder (default out/eval): summary.json, summary.md, contact_sheet.png/.md,
 #                 worlds/, <world>/<clip>/
 #   --clips N     two-subject and one-subject av clips per world (default 4)
-#   --views V     front (one photo per subject, default) or all (every view packed into a grid)
+#   --views V     front (one photo per subject, default), front3 (that photo repeated into a
+#                 three-view grid, identity_encode min_views 3) or all (every view packed into a grid)
 #   --contact-sheet-only  only rebuild <out>/contact_sheet.png/.md from an existing --out folder
 #
 # Environment: PRESENCE = the presence binary (default build/release/bin/presence),

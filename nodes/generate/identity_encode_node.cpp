@@ -1,4 +1,5 @@
 // presence.identity_encode: one subject's face and/or voice reference, added to an identity set.
+#include <algorithm>
 #include <cmath>
 
 #include "generate_nodes.hpp"
@@ -59,7 +60,12 @@ class IdentityEncodeNode final : public Node {
       subject.voice = encodeVoice(ctx, model, ctx.inputAs<Audio>("voice"), subject.voiceSeconds);
     }
     ctx.log(LogLevel::Info, subject.name + " in slot " + std::to_string(subject.slot) + ": " +
-                                (subject.face.defined() ? std::to_string(subject.faceViews) + " face view(s)" : "no face") +
+                                (subject.face.defined() ? std::to_string(subject.faceViews) + " face view(s)" +
+                                                              (subject.faceViews < ctx.paramInt("min_views")
+                                                                   ? " repeated into a grid of " +
+                                                                         std::to_string(ctx.paramInt("min_views"))
+                                                                   : "")
+                                                        : "no face") +
                                 ", " +
                                 (subject.voice.defined() ? std::to_string(subject.voiceSeconds).substr(0, 4) + " s of voice"
                                                          : "no voice"));
@@ -76,10 +82,22 @@ class IdentityEncodeNode final : public Node {
       ctx.fail("reference_size", std::to_string(size) + " is not a multiple of " +
                                      std::to_string(model.sizeMultiple()) + " (the model's pixels per token)");
     const ImageBatch rgb = io::toRgb(face);
-    // One image is centre-cropped; several views are packed into the paper's near-square grid.
-    const ImageBatch packed = rgb.count == 1 ? io::centerCrop(rgb, size, size) : io::packViewsGrid(rgb, size, size).image;
     views = rgb.count;
+    // A model trained on grids of N views sees one photo as a stranger layout than N copies of it.
+    const ImageBatch filled = repeatViews(rgb, static_cast<int>(ctx.paramInt("min_views")));
+    // One image is centre-cropped; several views are packed into the paper's near-square grid.
+    const ImageBatch packed =
+        filled.count == 1 ? io::centerCrop(filled, size, size) : io::packViewsGrid(filled, size, size).image;
     return model.encodeFrames(toTensor(packed));
+  }
+
+  // `views` with its views repeated in turn until it holds at least `count` of them.
+  static ImageBatch repeatViews(const ImageBatch& views, int count) {
+    if (views.count >= count) return views;
+    ImageBatch out(count, views.height, views.width, views.channels);
+    for (int i = 0; i < count; ++i)
+      std::copy_n(views.frame(i % views.count), views.frameSize(), out.frame(i));
+    return out;
   }
 
   static at::Tensor encodeVoice(NodeContext& ctx, const gen::GenerationModel& model, const Audio& voice,
@@ -122,6 +140,10 @@ void registerIdentityEncodeNode(NodeRegistry& registry, const std::string& origi
       stringParam("name", "", "Name used in messages; empty: 'subject <slot + 1>'."),
       intParam("reference_size", 256, 32, 1024,
                "Side of the square face reference in pixels (a multiple of the model's pixels per token, 32)."),
+      intParam("min_views", 1, 1, 16,
+               "A face given with fewer views is packed as a grid of this many, its views repeated in turn: "
+               "the layout a model trained on multi-view grids expects (the built-in default model: 3). "
+               "1: a single photo is centre-cropped, as the paper's one-shot references."),
       floatParam("min_voice_seconds", 1.0, 0.1, 30.0, "Shorter voice clips are refused."),
       floatParam("max_voice_seconds", 10.0, 0.5, 60.0, "Longer voice clips are cut to this length.")};
   d.params[2].step = 32;

@@ -1,5 +1,6 @@
 // The generation nodes run directly: descriptors, the model shared by two loads, and every error
 // path of identity_encode, caption_compose and the sampler named by node parameter or input.
+#include <algorithm>
 #include <cmath>
 
 #include "fake_context.hpp"
@@ -132,6 +133,29 @@ TEST_F(GenerateNodes, IdentityEncodeChainsSubjectsAndRefusesBadReferences) {
   FakeContext fifth = fresh();
   fifth.link("identities", chain).link("face", face());
   EXPECT_NE(failure("presence.identity_encode", fifth).find("already use all of them"), std::string::npos);
+}
+
+TEST_F(GenerateNodes, IdentityEncodeRepeatsAPhotoIntoTheGridMinViewsAsksFor) {
+  const Value m = model();
+  auto encode = [&](const Value& image, int64_t minViews) {
+    FakeContext ctx = context("presence.identity_encode");
+    ctx.link("model", m).link("face", image).set("reference_size", 64).set("min_views", minViews);
+    run("presence.identity_encode", ctx);
+    return ctx.outputs.at("identities").as<gen::IdentitySet>().subjects.at(0).face;
+  };
+  // The same photo given three times, packed as three views.
+  const ImageBatch photo = face().as<ImageBatch>();
+  ImageBatch three(3, photo.height, photo.width, photo.channels);
+  for (int i = 0; i < 3; ++i) std::copy_n(photo.frame(0), photo.frameSize(), three.frame(i));
+  const at::Tensor asGiven = encode(Value::make(types::Image, three), 1);
+
+  const at::Tensor repeated = encode(face(), 3);
+  EXPECT_TRUE(at::equal(repeated, asGiven));
+  const at::Tensor single = encode(face(), 1);  // centre-cropped: another picture
+  ASSERT_EQ(single.sizes(), repeated.sizes());
+  EXPECT_FALSE(at::allclose(single, repeated));
+  // Views already at least min_views are left as they are.
+  EXPECT_TRUE(at::equal(encode(Value::make(types::Image, three), 2), asGiven));
 }
 
 TEST_F(GenerateNodes, CaptionComposeBindsSubjectsToIdentitySlots) {
