@@ -49,7 +49,7 @@ WORLD_SETTINGS = {
 WORLDS = [("seen", 7), ("unseen", 99)]
 
 GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
-       "min_voice_seconds": 0.1, "views": "front"}
+       "min_voice_seconds": 0.1, "views": "front", "sampler_args": {}}
 DEFAULT_MODEL_ARGS = '{"preset": "small", "seed": 0}'
 
 
@@ -223,7 +223,7 @@ def generation_graph(world, clip, model_params, frames):
                                    "identities": f"{prev}.identities"},
                         "params": {"frames": frames, "width": GEN["width"], "height": GEN["height"],
                                    "fps": GEN["fps"], "steps": GEN["steps"], "seed": GEN["seed"],
-                                   "preview_every": 0}}
+                                   "preview_every": 0, **GEN["sampler_args"]}}
     nodes["decode"] = {"type": "presence.vae_decode",
                        "inputs": {"model": "model.model", "latent": "sampler.latent"}}
     nodes["save_mp4"] = {"type": "presence.mux_video",
@@ -340,7 +340,8 @@ def markdown(summary):
     out = ["# Presence model evaluation (synthetic worlds)", "",
            f"Model: `{json.dumps(summary['model_params'])}`  ",
            f"Generation: {GEN['width']}×{GEN['height']} @ {GEN['fps']:g} fps, {GEN['steps']} steps, "
-           f"seed {GEN['seed']}, reference_size {GEN['reference_size']}, face views: {GEN['views']}; "
+           f"seed {GEN['seed']}, reference_size {GEN['reference_size']}, face views: {GEN['views']}"
+           + (f", sampler `{json.dumps(GEN['sampler_args'])}`" if GEN["sampler_args"] else "") + "; "
            f"{summary['clips_per_kind']} two-subject + {summary['clips_per_kind']} one-subject av clips per world.",
            "", "Each cell: mean (number of values). generated = the model's clip; ground truth = the "
            "dataset's own clip measured against the same references (the ceiling).", "",
@@ -563,6 +564,9 @@ def main(argv=None):
                     help="face references given to generation: the front view (one photo), the "
                          "front view repeated into a three-view grid (identity_encode min_views 3, as "
                          "the sample graphs do), or all views packed into a grid (default: %(default)s)")
+    ap.add_argument("--sampler-args", default="{}",
+                    help="JSON object merged into the sampler's params, e.g. "
+                         "'{\"negative_drops_faces\": true}' (default: %(default)s)")
     ap.add_argument("--skip-generated", action="store_true",
                     help="measure only the ground truth (no generation)")
     ap.add_argument("--contact-sheet-only", action="store_true",
@@ -580,6 +584,12 @@ def main(argv=None):
         ap.error(f"--model-args is not JSON: {e}")
     if not isinstance(extra, dict):
         ap.error("--model-args must be a JSON object")
+    try:
+        GEN["sampler_args"] = json.loads(args.sampler_args)
+    except json.JSONDecodeError as e:
+        ap.error(f"--sampler-args is not JSON: {e}")
+    if not isinstance(GEN["sampler_args"], dict):
+        ap.error("--sampler-args must be a JSON object")
     model_params = {"preset": "small", "device": "auto", "seed": 0}
     model_params.update(extra)
     for k in ("dit_checkpoint", "text_checkpoint", "tokenizer", "video_vae_checkpoint",

@@ -4,6 +4,7 @@
 # dataset's own clips (the ceiling). Driven by scripts/evaluate_default_model.py.
 #
 #   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N] [--views front|front3|all]
+#                                     [--sampler-args JSON]
 #
 #   --model-args  JSON object merged into presence.load_model's params, e.g.
 #                 '{"preset":"small","dit_checkpoint":"/abs/dit/model.safetensors.index.json",
@@ -13,6 +14,7 @@
 #   --out DIR     output folder (default out/eval): summary.json, summary.md, contact_sheet.png/.md,
 #                 worlds/, <world>/<clip>/
 #   --clips N     two-subject and one-subject av clips per world (default 4)
+#   --sampler-args JSON object merged into presence.sampler's params, e.g. '{"negative_drops_faces":true}'
 #   --views V     front (one photo per subject, default), front3 (that photo repeated into a
 #                 three-view grid, identity_encode min_views 3) or all (every view packed into a grid)
 #   --contact-sheet-only  only rebuild <out>/contact_sheet.png/.md from an existing --out folder

@@ -70,6 +70,7 @@ class SamplerNode final : public Node {
     settings.sampler.videoGuidance = ctx.paramFloat("video_guidance");
     settings.sampler.audioGuidance = ctx.paramFloat("audio_guidance");
     settings.sampler.skipLayers = skipLayers(ctx, model.ditConfig().video.numLayers);
+    settings.sampler.negativeDropsFaceReferences = ctx.paramBool("negative_drops_faces");
     const int previewEvery = static_cast<int>(ctx.paramInt("preview_every"));
     try {
       settings.validate(model);
@@ -137,13 +138,17 @@ void registerSamplerNode(NodeRegistry& registry, const std::string& origin) {
       stringParam("skip_layers", "auto",
                   "Blocks the negative pass skips: auto (block 11 of 30, at the same depth in smaller models), "
                   "none, or a list such as '3,4'."),
+      boolParam("negative_drops_faces", false,
+                "Run the negative pass without the face references too (it always drops the voices), so video "
+                "guidance also pushes towards each subject's face. Off: as the released pipeline."),
       intParam("seed", 0, 0, 2147483647, "Noise seed: the same seed gives the same clip."),
       boolParam("reference_cache", true,
                 "Compute the references' keys and values once per generation instead of once per step."),
       intParam("preview_every", 5, 0, 200, "Preview the first frame every N steps (0: never).")};
   d.params[2].step = 32;
   d.params[3].step = 32;
-  d.params[11].widget = "seed";
+  for (auto& p : d.params)
+    if (p.name == "seed") p.widget = "seed";
   d.outputs = {port("latent", types::LatentAV, "The sampled video and audio latents.")};
   registry.add<SamplerNode>(std::move(d), origin);
 }

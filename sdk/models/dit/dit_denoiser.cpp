@@ -32,6 +32,11 @@ JointLatent DitDenoiser::velocity(const JointLatent& latent, const DenoiseStep& 
     inputs.references.voiceLengths.clear();
     inputs.references.voiceSubjects.clear();
   }
+  if (pass.dropFaceReferences) {
+    inputs.references.faces = at::Tensor();
+    inputs.references.faceMask = at::Tensor();
+    inputs.references.faceSubjects.clear();
+  }
 
   DitForwardOptions options = baseOptions_;
   options.skipLayers.insert(pass.skipLayers.begin(), pass.skipLayers.end());

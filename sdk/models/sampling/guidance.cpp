@@ -17,6 +17,7 @@ GuidancePlan makeGuidancePlan(const SamplerSettings& settings, bool hasVideo, bo
     negative.kind = GuidanceKind::Unconditional;
     negative.skipLayers = settings.skipLayers;
     negative.dropVoiceReferences = settings.negativeDropsVoiceReferences;
+    negative.dropFaceReferences = settings.negativeDropsFaceReferences;
     plan.passes.push_back(negative);
   }
   return plan;

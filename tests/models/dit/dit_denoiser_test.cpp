@@ -65,6 +65,15 @@ TEST(DitDenoiser, PassesMapOntoTheirConditioning) {
   const DitOutputs direct = model->infer(in, options);
   EXPECT_LT(maxAbsDiff(direct.video, un.video), 1e-5);
   EXPECT_LT(maxAbsDiff(direct.audio, un.audio), 1e-5);
+
+  // Dropping the faces too: exactly the model called without any reference.
+  neg.dropFaceReferences = true;
+  const JointLatent bare = denoiser.velocity(x, step, neg);
+  EXPECT_GT(maxAbsDiff(bare.video, un.video), 1e-4);  // the faces mattered
+  in.references = {};
+  const DitOutputs noRefs = model->infer(in, options);
+  EXPECT_LT(maxAbsDiff(noRefs.video, bare.video), 1e-5);
+  EXPECT_LT(maxAbsDiff(noRefs.audio, bare.audio), 1e-5);
 }
 
 TEST(DitDenoiser, AGenerationWithTheReferenceCacheMatchesOneWithout) {

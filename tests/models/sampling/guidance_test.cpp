@@ -61,6 +61,7 @@ TEST(Guidance, PlanFromSettings) {
   EXPECT_EQ(plan.passes[1].kind, pm::GuidanceKind::Unconditional);
   EXPECT_EQ(plan.passes[1].skipLayers, std::vector<int>{11});
   EXPECT_TRUE(plan.passes[1].dropVoiceReferences);
+  EXPECT_FALSE(plan.passes[1].dropFaceReferences);  // released: the negative pass keeps the faces
   EXPECT_EQ(plan.videoScale, 4.0);
   EXPECT_EQ(plan.audioScale, 3.0);
 
@@ -69,6 +70,10 @@ TEST(Guidance, PlanFromSettings) {
   plan = ps::makeGuidancePlan(s, true, true);
   EXPECT_EQ(plan.passes[1].skipLayers, (std::vector<int>{2, 9}));
   EXPECT_FALSE(plan.passes[1].dropVoiceReferences);
+  s.negativeDropsFaceReferences = true;
+  plan = ps::makeGuidancePlan(s, true, true);
+  EXPECT_TRUE(plan.passes[1].dropFaceReferences);
+  EXPECT_FALSE(plan.passes[0].dropFaceReferences);
 
   s.videoGuidance = 1.0;
   s.audioGuidance = 1.0;

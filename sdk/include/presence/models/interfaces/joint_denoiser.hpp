@@ -23,6 +23,9 @@ struct GuidancePass {
   /// Run without the voice-reference tokens (the released negative pass drops the voices and
   /// keeps the faces).
   bool dropVoiceReferences = false;
+  /// Run without the face-reference tokens (not released: a negative pass without faces makes
+  /// the video tower's guidance push towards the faces as well as towards the prompt).
+  bool dropFaceReferences = false;
 
   bool operator==(const GuidancePass&) const = default;
 };

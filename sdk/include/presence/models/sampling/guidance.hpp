@@ -20,7 +20,8 @@ struct GuidancePlan {
 
 /// The plan for `settings` and a latent with the given towers: one Conditional pass (prompt, all
 /// references, no skipped layers), plus an Unconditional pass (negative prompts, settings'
-/// skipLayers, voices dropped when negativeDropsVoiceReferences) unless every present tower's
+/// skipLayers, voices dropped when negativeDropsVoiceReferences, faces when
+/// negativeDropsFaceReferences) unless every present tower's
 /// scale is 1.
 GuidancePlan makeGuidancePlan(const SamplerSettings& settings, bool hasVideo, bool hasAudio);
 

@@ -36,8 +36,10 @@ struct SamplerSettings {
   double audioGuidance = 3.0;
   /// Blocks whose cross-modal fusion the negative pass skips (skip-layer guidance).
   std::vector<int> skipLayers{11};
-  /// The negative pass runs without voice references (faces are always kept), as released.
+  /// The negative pass runs without voice references, as released.
   bool negativeDropsVoiceReferences = true;
+  /// The negative pass also runs without face references (the released one keeps them).
+  bool negativeDropsFaceReferences = false;
 
   /// Throws presence::core::ParamError naming the field ("steps", "shift", "video_guidance",
   /// "audio_guidance", "skip_layers") when a value is out of range.
