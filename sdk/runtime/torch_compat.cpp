@@ -1,7 +1,9 @@
 #include "presence/runtime/torch_compat.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -43,18 +45,57 @@ at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Ten
   return at::matmul(at::softmax(scores, -1), vf).to(q.scalar_type());
 }
 
+#if TORCH_VERSION_MAJOR < 2
+namespace {
+// LibTorch 1.x: explicit math over blocks of queries, so the score matrix stays small (64 MB of
+// float32 a block). float32 (and float64) inputs compute in their dtype; bf16 inputs on the CPU
+// multiply in bf16 (oneDNN's bf16 matrix products accumulate in float32 and run about 4x faster
+// than float32 ones on a CPU with AMX) with the softmax accumulated in float32 inside LibTorch's
+// kernel, as the math path of at::scaled_dot_product_attention does; other reduced types (and
+// bf16 off the CPU) compute in float32.
+at::Tensor attentionBlocked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+  const bool reduced = q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf;
+  const at::ScalarType dt =
+      q.scalar_type() == at::kBFloat16 && q.device().is_cpu() ? at::kBFloat16 : (reduced ? at::kFloat : q.scalar_type());
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  const at::Tensor qs = q.to(dt) * scale;  // scale the (smaller) queries, not the scores
+  const at::Tensor kt = k.to(dt).transpose(-2, -1);
+  const at::Tensor vs = v.to(dt);
+  const std::vector<int64_t> scoreShape{q.size(0), q.size(1), q.size(2), k.size(2)};
+  const at::Tensor full = mask.defined() ? mask.expand(scoreShape) : mask;
+  const int64_t lq = q.size(2);
+  const int64_t perQuery = std::max<int64_t>(1, q.size(0) * q.size(1) * k.size(2));
+  const int64_t block = std::clamp<int64_t>((int64_t{64} << 20) / perQuery, 1, lq);
+  std::vector<at::Tensor> outs;
+  for (int64_t start = 0; start < lq; start += block) {
+    const int64_t n = std::min(block, lq - start);
+    at::Tensor scores = at::matmul(qs.narrow(2, start, n), kt);
+    if (full.defined()) {
+      const at::Tensor m = full.narrow(2, start, n);
+      scores = m.scalar_type() == at::kBool ? scores.masked_fill(m.logical_not(), -std::numeric_limits<double>::infinity())
+                                            : scores + m.to(scores.scalar_type());
+    }
+    outs.push_back(at::matmul(at::softmax(scores, -1), vs));
+  }
+  return (outs.size() == 1 ? outs[0] : at::cat(outs, 2)).to(q.scalar_type());
+}
+}  // namespace
+#endif
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      const std::optional<at::Tensor>& mask) {
-#if TORCH_VERSION_MAJOR >= 2
   checkShapes(q, k, v);
-  std::optional<at::Tensor> m = mask;
+  // Keys and values may come in another dtype (e.g. a cache kept in float32).
+  const at::Tensor kk = k.scalar_type() == q.scalar_type() ? k : k.to(q.scalar_type());
+  const at::Tensor vv = v.scalar_type() == q.scalar_type() ? v : v.to(q.scalar_type());
+  const at::Tensor m = mask ? *mask : at::Tensor();
+#if TORCH_VERSION_MAJOR >= 2
+  std::optional<at::Tensor> fusedMask;
   // The fused CPU kernels take a bool mask or one of the query's dtype.
-  if (m && m->defined() && m->scalar_type() != at::kBool && m->scalar_type() != q.scalar_type())
-    m = m->to(q.scalar_type());
-  if (m && !m->defined()) m.reset();
-  return at::scaled_dot_product_attention(q, k, v, toC10Optional(m), /*dropout_p=*/0.0, /*is_causal=*/false);
+  if (m.defined()) fusedMask = m.scalar_type() == at::kBool || m.scalar_type() == q.scalar_type() ? m : m.to(q.scalar_type());
+  return at::scaled_dot_product_attention(q, kk, vv, toC10Optional(fusedMask), /*dropout_p=*/0.0, /*is_causal=*/false);
 #else
-  return attentionMath(q, k, v, mask);
+  return attentionBlocked(q, kk, vv, m);
 #endif
 }
 

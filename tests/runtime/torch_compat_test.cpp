@@ -53,6 +53,19 @@ TEST(Attention, Bf16InputsGiveBf16OutputsComputedAccurately) {
   EXPECT_TRUE(at::allclose(out.to(at::kDouble), reference(q, k, v, {}), 1e-2, 1e-2));
 }
 
+TEST(Attention, KeysAndValuesInAnotherDtypeAreTakenInTheQuerysAndMasksApplyInBf16) {
+  const auto q = randn({1, 2, 9, 16}, 10, at::kBFloat16);
+  const auto k = randn({1, 2, 12, 16}, 11), v = randn({1, 2, 12, 16}, 12);  // float32, as a cache may hold
+  auto keep = at::ones({1, 1, 1, 12}, at::kBool);
+  keep.narrow(3, 10, 2).fill_(false);
+  const auto out = attention(q, k, v, keep);
+  EXPECT_EQ(out.scalar_type(), at::kBFloat16);
+  const auto additive = at::zeros({1, 1, 1, 12}).masked_fill(keep.logical_not(), -INFINITY);
+  const auto kb = k.to(at::kBFloat16), vb = v.to(at::kBFloat16);
+  EXPECT_TRUE(at::allclose(out.to(at::kDouble), reference(q, kb, vb, additive), 2e-2, 2e-2));
+  EXPECT_TRUE(at::allclose(attention(q, kb, vb, additive).to(at::kDouble), out.to(at::kDouble), 2e-2, 2e-2));
+}
+
 TEST(Attention, BadShapesAreNamed) {
   const auto q = at::zeros({1, 2, 3, 4}), k = at::zeros({1, 2, 3, 5});
   try {

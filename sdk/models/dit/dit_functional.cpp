@@ -3,13 +3,10 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/version.h>
 
-#include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <vector>
 
-#include "dit_attention.hpp"
 #include "presence/core/error.hpp"
 
 namespace presence::models::dit {
@@ -136,41 +133,4 @@ at::Tensor unpatchify(const at::Tensor& tokens, const std::array<int64_t, 3>& gr
       .reshape({b, channels, f * pt, h * ph, w * pw});
 }
 
-namespace detail {
-
-at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
-#if TORCH_VERSION_MAJOR >= 2
-  const at::Tensor kk = k.scalar_type() == q.scalar_type() ? k : k.to(q.scalar_type());
-  const at::Tensor vv = v.scalar_type() == q.scalar_type() ? v : v.to(q.scalar_type());
-  if (mask.defined()) return at::scaled_dot_product_attention(q, kk, vv, mask);
-  return at::scaled_dot_product_attention(q, kk, vv);
-#else
-  // Explicit math over blocks of queries so the score matrix stays small. float32 inputs stay
-  // float32; bf16 inputs multiply in bf16 (oneDNN's bf16 matrix products accumulate in float32
-  // and are 4× faster than float32 ones on a CPU with AMX) with the softmax accumulated in
-  // float32 inside LibTorch's kernel, as the math path of at::scaled_dot_product_attention does.
-  const at::ScalarType dt =
-      q.scalar_type() == at::kBFloat16 && q.device().is_cpu() ? at::kBFloat16 : at::kFloat;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  const at::Tensor qs = q.to(dt) * scale;  // scale the (smaller) queries, not the scores
-  const at::Tensor kt = k.to(dt).transpose(-2, -1);
-  const at::Tensor vf = v.to(dt);
-  const at::Tensor keep = mask.defined() ? mask.expand({q.size(0), q.size(1), q.size(2), k.size(2)}) : mask;
-  const int64_t lq = q.size(2);
-  const int64_t perQuery = std::max<int64_t>(1, q.size(0) * q.size(1) * k.size(2));
-  const int64_t block = std::clamp<int64_t>((int64_t{64} << 20) / perQuery, 1, lq);
-  std::vector<at::Tensor> outs;
-  for (int64_t start = 0; start < lq; start += block) {
-    const int64_t n = std::min(block, lq - start);
-    at::Tensor scores = at::matmul(qs.narrow(2, start, n), kt);
-    if (keep.defined())
-      scores =
-          scores.masked_fill(keep.narrow(2, start, n).logical_not(), -std::numeric_limits<float>::infinity());
-    outs.push_back(at::matmul(at::softmax(scores, -1), vf));
-  }
-  return (outs.size() == 1 ? outs[0] : at::cat(outs, 2)).to(q.scalar_type());
-#endif
-}
-
-}  // namespace detail
 }  // namespace presence::models::dit

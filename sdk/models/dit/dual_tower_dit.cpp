@@ -8,9 +8,9 @@
 #include <string>
 #include <utility>
 
-#include "dit_attention.hpp"
 #include "presence/core/error.hpp"
 #include "presence/models/dit/dit_functional.hpp"
+#include "presence/runtime/torch_compat.hpp"
 
 // The forward pass follows, function by function:
 //   Ovi            ovi/modules/fusion.py  FusionModel.single_fusion_block_forward,
@@ -387,7 +387,7 @@ std::pair<Tensor, Tensor> referenceBlock(TowerRun& r, int64_t i) {
                 r.ropeR)
           .transpose(1, 2);
   const Tensor v = toHeads(r.linear(b + "self_attn.v" + s, h), r.heads()).transpose(1, 2);
-  const Tensor y = r.linear(b + "self_attn.o" + s, fromHeads(detail::attention(q, k, v, r.refSelfMask)));
+  const Tensor y = r.linear(b + "self_attn.o" + s, fromHeads(runtime::attention(q, k, v, r.refSelfMask)));
   r.xr = gated(r.xr, y, mod[2]);
   r.xr = gated(r.xr, r.ffn(b + "ffn" + s, modulate(layerNorm(r.xr, r.cfg.eps), mod[3], mod[4])), mod[5]);
   if (r.traceRefs) (*r.traceRefs)[i] = r.xr;
@@ -422,7 +422,7 @@ void selfAttention(TowerRun& r, int64_t i) {
     k = at::cat({k, castTo(kr, k.scalar_type())}, 2);
     v = at::cat({v, castTo(vr, v.scalar_type())}, 2);
   }
-  const Tensor y = r.linear(b + "self_attn.o", fromHeads(detail::attention(q, k, v, r.noisyMask)));
+  const Tensor y = r.linear(b + "self_attn.o", fromHeads(runtime::attention(q, k, v, r.noisyMask)));
   r.x = gated(r.x, y, r.mod[2]);
 }
 
@@ -438,7 +438,7 @@ void crossAttentionAndFfn(TowerRun& r, int64_t i, const Tensor& target, const Ro
   const Tensor q = toHeads(r.qkNorm(c + "norm_q", r.linear(c + "q", n3)), r.heads());
   const Tensor kt = toHeads(r.qkNorm(c + "norm_k", r.linear(c + "k", r.ctx)), r.heads()).transpose(1, 2);
   const Tensor vt = toHeads(r.linear(c + "v", r.ctx), r.heads()).transpose(1, 2);
-  Tensor out = detail::attention(q.transpose(1, 2), kt, vt, r.ctxMask);
+  Tensor out = runtime::attention(q.transpose(1, 2), kt, vt, r.ctxMask);
   if (target.defined()) {
     const Tensor tn = layerNorm(target, kFusionEps, r.w(c + "pre_attn_norm_fusion.weight"),
                                 r.w(c + "pre_attn_norm_fusion.bias"));
@@ -447,7 +447,7 @@ void crossAttentionAndFfn(TowerRun& r, int64_t i, const Tensor& target, const Ro
     kf = applyRope(toHeads(kf, r.heads()), *targetRope).transpose(1, 2);
     const Tensor vf = toHeads(r.linear(c + "v_fusion", tn), r.heads()).transpose(1, 2);
     const Tensor qr = applyRope(q, r.rope).transpose(1, 2);
-    out = out + detail::attention(qr, kf, vf);
+    out = out + runtime::attention(qr, kf, vf);
   }
   r.x = r.x + r.linear(c + "o", fromHeads(out));
   r.x = gated(r.x, r.ffn(b + "ffn", modulate(layerNorm(r.x, r.cfg.eps), r.mod[3], r.mod[4])), r.mod[5]);

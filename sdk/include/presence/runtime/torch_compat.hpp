@@ -28,13 +28,17 @@ using InferenceGuard = c10::InferenceMode;
 /// `mask` broadcasts to [B, H, Lq, Lk]: a bool mask keeps the positions that are true; a
 /// floating mask is added to the scores (use -inf to exclude). A row with every key masked
 /// has no defined result: callers must leave at least one key per query.
+/// k and v may have another dtype than q; they are converted to q's.
 /// With LibTorch >= 2 this is at::scaled_dot_product_attention (fused kernels where available);
-/// with 1.13 an explicit implementation that computes in float32 for bf16/f16 inputs.
+/// with 1.13 explicit math over blocks of queries (the score matrix stays small), in bf16 for bf16
+/// inputs on the CPU (float32 accumulation inside the matrix products and the softmax), in
+/// float32 for other reduced types. Differentiable.
 /// Throws core::Error on mismatched shapes. Thread-safe (no state).
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      const std::optional<at::Tensor>& mask = std::nullopt);
 
-/// The explicit implementation, on every version (the reference that tests compare with).
+/// The explicit implementation, on every version, in float32 for reduced types (the reference
+/// that tests compare with).
 at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const std::optional<at::Tensor>& mask = std::nullopt);
 
