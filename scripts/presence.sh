@@ -20,6 +20,9 @@ packages=(
   # nodes/media
   libopenimageio-dev libopenexr-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   libswscale-dev
+  # OpenImageIO's CMake package lists its command-line tools (/usr/bin/iconvert ...) as imported
+  # targets and fails find_package without them; Debian ships them apart, only recommended
+  openimageio-tools
   # sdk/runtime, sdk/models (LibTorch; OpenBLAS's threaded build, or float32 matrix products
   # fall back to the reference BLAS and run about 30x slower)
   libtorch-dev libopenblas0-pthread
