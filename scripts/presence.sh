@@ -61,6 +61,9 @@ if [ "${free_kb:-0}" -lt $((3 * 1024 * 1024)) ]; then
   echo "warning: only $((free_kb / 1024)) MB free on $(df -P . | awk 'NR == 2 {print $6}'); a cold build needs about 2 GB" >&2
 fi
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths below the clone are hashed relative to it, so a second clone (or CI's fresh one) compiles
+# from the cache the first one filled; the debug information then names the first clone's folder.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 cmake --preset release >/dev/null
 cmake --build --preset release -- -j"$(nproc)"
 
