@@ -34,8 +34,7 @@ at::Tensor cpu(const at::Tensor& t) { return t.detach().to(at::kCPU, at::kFloat)
 
 // Keeps the first frames so that the count is one the video VAE accepts (1 + 4k).
 ImageBatch trimFrames(const gen::GenerationModel& model, const ImageBatch& frames, const std::string& where) {
-  int n = frames.count;
-  while (n > 0 && !model.isValidFrameCount(n)) --n;
+  const int n = static_cast<int>(gen::framesAtMost(model, frames.count));
   if (n < 1) throw InputError(where + ": no valid frame count in " + std::to_string(frames.count) + " frames");
   if (n == frames.count) return frames;
   ImageBatch out(n, frames.height, frames.width, frames.channels);

@@ -123,4 +123,41 @@ DecodedClip decode(const GenerationModel& model, const GeneratedLatents& latents
   return clip;
 }
 
+int64_t framesAtMost(const GenerationModel& model, int64_t frames) {
+  const int64_t c = model.temporalCompression();
+  return frames < 1 ? 0 : 1 + (frames - 1) / c * c;
+}
+
+GeneratedLatents encode(const GenerationModel& model, const at::Tensor& frames, double fps, const at::Tensor& waveform) {
+  if (!frames.defined() || frames.dim() != 4 || frames.size(3) != 3)
+    throw core::InputError("the frames must be a tensor [N, H, W, 3]");
+  const int64_t n = frames.size(0), h = frames.size(1), w = frames.size(2), m = model.sizeMultiple();
+  if (!model.isValidFrameCount(n))
+    throw core::InputError(std::to_string(n) + " frames is not a count the video VAE accepts (1 + " +
+                           std::to_string(model.temporalCompression()) + "k; " + std::to_string(framesAtMost(model, n)) +
+                           " would be)");
+  if (h % m != 0 || w % m != 0)
+    throw core::InputError("frames of " + std::to_string(w) + "x" + std::to_string(h) + " are not multiples of " +
+                           std::to_string(m) + " (the model's pixels per token)");
+  if (!(fps > 0.0)) throw core::InputError("the frame rate must be positive");
+  GeneratedLatents out;
+  out.modelKey = model.encoderKey();
+  out.width = w;
+  out.height = h;
+  out.frames = n;
+  out.fps = fps;
+  out.latent.video = model.encodeFrames(frames.to(at::kFloat)).to(at::kCPU, at::kFloat);
+  if (waveform.defined()) {
+    if (waveform.dim() != 1 || waveform.size(0) == 0) throw core::InputError("the waveform must be a tensor [T], T > 0");
+    // The sound of the frames' duration, as generate() sizes its audio.
+    const auto samples =
+        static_cast<int64_t>(std::llround(out.seconds() * static_cast<double>(model.audioSampleRate())));
+    at::Tensor wave = waveform.to(at::kFloat);
+    if (wave.size(0) > samples) wave = wave.narrow(0, 0, samples);
+    if (wave.size(0) < samples) wave = at::constant_pad_nd(wave, {0, samples - wave.size(0)});
+    out.latent.audio = model.encodeWaveform(wave.contiguous()).to(at::kCPU, at::kFloat);
+  }
+  return out;
+}
+
 }  // namespace presence::models::generation

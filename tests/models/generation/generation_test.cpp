@@ -134,6 +134,31 @@ TEST_F(Generation, SameSeedSameBitsAndTheClipHasItsDuration) {
   EXPECT_EQ(clip.sampleRate, 16000);
 }
 
+TEST_F(Generation, EncodeIsWhatDecodeInverts) {
+  // 9 frames of 64 x 64 and a tone of 0.5 s: the sound is cut to the frames' 0.375 s.
+  const at::Tensor frames = at::rand({9, 64, 64, 3}, at::make_generator<at::CPUGeneratorImpl>(2));
+  const at::Tensor tone = at::sin(at::arange(8000, at::kFloat) / 16000.0 * 2 * M_PI * 220.0) * 0.5;
+  const GeneratedLatents latents = encode(*model, frames, 24.0, tone);
+  EXPECT_EQ(latents.frames, 9);
+  EXPECT_EQ(latents.latent.video.sizes(), (std::vector<int64_t>{1, model->videoLatentChannels(), 3, 4, 4}));
+  EXPECT_TRUE(at::equal(latents.latent.audio, model->encodeWaveform(tone.narrow(0, 0, 6000))));
+  const DecodedClip clip = decode(*model, latents);
+  EXPECT_EQ(clip.frames.sizes(), (std::vector<int64_t>{9, 64, 64, 3}));
+  EXPECT_EQ(clip.waveform.size(0), 6000);
+  // A short sound is padded with silence to the frames' duration.
+  EXPECT_TRUE(at::equal(encode(*model, frames, 24.0, tone.narrow(0, 0, 4000)).latent.audio,
+                        model->encodeWaveform(at::constant_pad_nd(tone.narrow(0, 0, 4000), {0, 2000}))));
+  EXPECT_FALSE(encode(*model, frames, 24.0, at::Tensor()).latent.hasAudio());
+
+  EXPECT_EQ(framesAtMost(*model, 12), 9);
+  EXPECT_EQ(framesAtMost(*model, 1), 1);
+  EXPECT_EQ(framesAtMost(*model, 0), 0);
+  EXPECT_THROW(encode(*model, frames.narrow(0, 0, 8), 24.0, tone), core::InputError);
+  EXPECT_THROW(encode(*model, frames.narrow(1, 0, 48), 24.0, tone), core::InputError);
+  EXPECT_THROW(encode(*model, frames, 0.0, tone), core::InputError);
+  EXPECT_THROW(encode(*model, frames.select(3, 0), 24.0, tone), core::InputError);
+}
+
 TEST_F(Generation, ReferenceCacheGivesTheSameClip) {
   const EncodedCaption caption = encodeCaption(*model, "a person talks", "blur", "muffled");
   const IdentitySet ids = oneSubject(*model);

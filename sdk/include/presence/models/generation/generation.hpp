@@ -90,4 +90,15 @@ struct DecodedClip {
 /// Decodes both towers (the video VAE decodes in temporal chunks with its causal cache).
 DecodedClip decode(const GenerationModel& model, const GeneratedLatents& latents);
 
+/// The largest frame count not above `frames` that the model's video VAE accepts (1 + k ·
+/// temporal compression); 0 when there is none.
+int64_t framesAtMost(const GenerationModel& model, int64_t frames);
+
+/// The joint latent of given frames and sound, which decode() turns back into them: the model's
+/// VAE (and vocoder) round trip. `frames` [N, H, W, 3] float in 0..1 at `fps`, N a valid frame count,
+/// H and W multiples of model.sizeMultiple(); `waveform` [T] mono at the model's audio rate, cut or
+/// padded to the frames' duration, or undefined for frames without sound (the audio latent is then
+/// left undefined). Throws core::InputError naming what does not fit.
+GeneratedLatents encode(const GenerationModel& model, const at::Tensor& frames, double fps, const at::Tensor& waveform);
+
 }  // namespace presence::models::generation
