@@ -1,5 +1,5 @@
 // The generation nodes (namespace presence::nodes::generate): load_model, identity_encode,
-// caption_compose, sampler and vae_decode. The plugin (generate_plugin.cpp) registers them; tests
+// caption_compose, sampler, vae_decode and vae_encode. The plugin (generate_plugin.cpp) registers them; tests
 // register them into their own registry.
 #pragma once
 
@@ -14,6 +14,7 @@ void registerIdentityEncodeNode(core::NodeRegistry& registry, const std::string&
 void registerCaptionComposeNode(core::NodeRegistry& registry, const std::string& origin);
 void registerSamplerNode(core::NodeRegistry& registry, const std::string& origin);
 void registerVaeDecodeNode(core::NodeRegistry& registry, const std::string& origin);
+void registerVaeEncodeNode(core::NodeRegistry& registry, const std::string& origin);
 
 inline void registerGenerateNodes(core::NodeRegistry& registry, const std::string& origin = "presence-generate") {
   registerLoadModelNode(registry, origin);
@@ -21,6 +22,7 @@ inline void registerGenerateNodes(core::NodeRegistry& registry, const std::strin
   registerCaptionComposeNode(registry, origin);
   registerSamplerNode(registry, origin);
   registerVaeDecodeNode(registry, origin);
+  registerVaeEncodeNode(registry, origin);
 }
 
 }  // namespace presence::nodes::generate

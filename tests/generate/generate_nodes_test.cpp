@@ -5,6 +5,7 @@
 
 #include "fake_context.hpp"
 #include "generate_test_util.hpp"
+#include "media_io.hpp"
 #include "presence/core/executor.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "test_util.hpp"
@@ -46,7 +47,7 @@ struct GenerateNodes : ::testing::Test {
 
 TEST_F(GenerateNodes, DescriptorsAreCompleteAndTwoLoadsShareOneModel) {
   for (const char* id : {"presence.load_model", "presence.identity_encode", "presence.caption_compose",
-                         "presence.sampler", "presence.vae_decode"}) {
+                         "presence.sampler", "presence.vae_decode", "presence.vae_encode"}) {
     const NodeDescriptor* desc = registry().find(id);
     ASSERT_NE(desc, nullptr) << id;
     EXPECT_TRUE(checkDescriptor(*desc).empty()) << id;
@@ -214,6 +215,74 @@ TEST_F(GenerateNodes, SamplerNamesBadParameters) {
   cancelled.cancel = true;
   EXPECT_THROW(run("presence.sampler", cancelled), Cancelled);
   EXPECT_TRUE(cancelled.outputs.empty());
+}
+
+TEST_F(GenerateNodes, VaeEncodeIsTheInverseVaeDecodeReadsAndNamesBadFrames) {
+  const Value m = model();
+  const auto& handle = m.as<gen::ModelHandle>();
+  // 15 frames of 70 x 66 at 24 fps with 0.8 s of sound at 22.05 kHz.
+  Video clip;
+  clip.fps = 24.0;
+  clip.frames = ImageBatch(15, 66, 70, 3);
+  for (size_t i = 0; i < clip.frames.pixels.size(); ++i) clip.frames.pixels[i] = static_cast<float>(i % 89) / 89.0f;
+  clip.audio = voice(0.8, 0.5).as<Audio>();
+  FakeContext enc = context("presence.vae_encode");
+  enc.link("model", m).link("video", Value::make(types::Video, clip));
+  run("presence.vae_encode", enc);
+  const auto& latents = enc.outputs.at("latent").as<gen::GeneratedLatents>();
+  // The longest valid frame count (1 + 4k) and the centred 64 x 64 crop of whole tokens, encoded
+  // exactly as the model's video VAE encodes them.
+  EXPECT_EQ(latents.frames, 13);
+  EXPECT_EQ(latents.width, 64);
+  EXPECT_EQ(latents.height, 64);
+  EXPECT_DOUBLE_EQ(latents.fps, 24.0);
+  const ImageBatch crop = media::centerCrop(clip.frames, 64, 64);
+  at::Tensor pixels = at::empty({13, 64, 64, 3}, at::kFloat);
+  std::copy_n(crop.pixels.begin(), pixels.numel(), pixels.data_ptr<float>());
+  EXPECT_TRUE(at::equal(latents.latent.video, handle.model->encodeFrames(pixels).to(at::kFloat)));
+  ASSERT_TRUE(latents.latent.hasAudio());
+  EXPECT_EQ(latents.latent.audio.size(2), handle.model->audioLatentChannels());
+
+  // vae_decode turns it back into 13 frames of 64 x 64 and the sound of their duration.
+  FakeContext dec = context("presence.vae_decode");
+  dec.link("model", m).link("latent", enc.outputs.at("latent"));
+  run("presence.vae_decode", dec);
+  const auto& video = dec.outputs.at("video").as<Video>();
+  EXPECT_EQ(video.frames.count, 13);
+  EXPECT_EQ(video.frames.width, 64);
+  ASSERT_TRUE(video.audio.has_value());
+  EXPECT_NEAR(video.audio->seconds(), 13.0 / 24.0, 1e-3);
+
+  // Frames without sound, at the node's fps; an AUDIO input gives them sound.
+  FakeContext image = context("presence.vae_encode");
+  image.link("model", m).link("image", face()).set("fps", 12.0);
+  run("presence.vae_encode", image);
+  const auto& still = image.outputs.at("latent").as<gen::GeneratedLatents>();
+  EXPECT_EQ(still.frames, 1);
+  EXPECT_DOUBLE_EQ(still.fps, 12.0);
+  EXPECT_FALSE(still.latent.hasAudio());
+  image.link("audio", voice(0.5, 0.5));
+  run("presence.vae_encode", image);
+  EXPECT_TRUE(image.outputs.at("latent").as<gen::GeneratedLatents>().latent.hasAudio());
+
+  auto fresh = [&] {
+    FakeContext c = context("presence.vae_encode");
+    c.link("model", m);
+    return c;
+  };
+  FakeContext none = fresh();
+  EXPECT_NE(failure("presence.vae_encode", none).find("exactly one of 'video' and 'image'"), std::string::npos);
+  FakeContext both = fresh();
+  both.link("video", Value::make(types::Video, clip)).link("image", face());
+  EXPECT_NE(failure("presence.vae_encode", both).find("exactly one of 'video' and 'image'"), std::string::npos);
+  FakeContext empty = fresh();
+  empty.link("image", Value::make(types::Image, ImageBatch{}));
+  EXPECT_NE(failure("presence.vae_encode", empty).find("input 'image' holds no frames"), std::string::npos);
+  FakeContext tiny = fresh();
+  tiny.link("image", face(16));
+  EXPECT_NE(failure("presence.vae_encode", tiny).find("input 'image' is 16x16, smaller than one token (32 pixels)"),
+            std::string::npos)
+      << failure("presence.vae_encode", tiny);
 }
 
 }  // namespace
