@@ -13,7 +13,10 @@ For every picked manifest clip a generation graph is written (load_model -> iden
 subject -> caption_compose -> sampler -> vae_decode -> mux_video / save_audio) with the clip's own
 front face reference, voice reference and caption fields, run with the presence binary, and
 measured with scripts/measure_identity.py. The dataset's own clip (picture mp4 + sound wav) is
-measured against the same references: the "ground truth" ceiling of each metric. At the end
+measured against the same references: the "ground truth" ceiling of each metric; so is that
+clip encoded and decoded again by the model's VAEs and vocoder (vae_encode -> vae_decode), the
+"round trip": what the model's own decoders keep of the truth, the ceiling of what it can
+generate. At the end
 contact_sheet.png (face refs | 4 generated frames | 2 dataset frames per clip) and
 contact_sheet.md (what each row and column is) are written.
 
@@ -39,17 +42,26 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MEASURE = os.path.join(ROOT, "scripts", "measure_identity.py")
 
-# The training world (samples/graphs/train_default_model.json uses these settings); the
-# "unseen" world changes only the seed, so it has new identities.
-WORLD_SETTINGS = {
-    "identities": 12, "clips_per_identity": 10, "width": 128, "height": 128, "fps": 24.0,
-    "clip_seconds": 2.0, "two_subject_share": 0.3, "speech_only_share": 0.15,
-    "video_only_share": 0.15, "val_fraction": 0.1,
-}
-WORLDS = [("seen", 7), ("unseen", 99)]
+RECIPE = os.path.join(ROOT, "samples", "graphs", "train_default_model.json")
+
+
+def recipe_world():
+    """The training world's synth_dataset settings, read from the recipe graph (the "seen" world
+    is that world; the "unseen" one changes only the seed, so it has new identities)."""
+    with open(RECIPE, encoding="utf-8") as f:
+        params = dict(json.load(f)["nodes"]["world"]["params"])
+    seed = params.pop("seed")
+    params.pop("folder", None)
+    return params, seed
+
+
+WORLD_SETTINGS, SEEN_SEED = recipe_world()
+WORLDS = [("seen", SEEN_SEED), ("unseen", 99)]
 
 GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
        "min_voice_seconds": 0.1, "views": "front", "sampler_args": {}}
+# What each clip is measured on: the model's clip, the dataset's own and its VAE round trip.
+SOURCES = ("generated", "round_trip", "ground_truth")
 DEFAULT_MODEL_ARGS = '{"preset": "small", "seed": 0}'
 
 
@@ -235,6 +247,27 @@ def generation_graph(world, clip, model_params, frames):
             "name": f"evaluation: generate {clip['id']}", "nodes": nodes, "outputs": []}
 
 
+def round_trip_graph(world, clip, model_params):
+    """The dataset's clip encoded and decoded again by the model's VAEs (and vocoder): what they
+    keep of it, the ceiling of anything the model can generate."""
+    nodes = {"model": {"type": "presence.load_model", "params": model_params},
+             "video": {"type": "presence.load_video",
+                       "params": {"path": os.path.abspath(os.path.join(world, clip["video"]))}},
+             "sound": {"type": "presence.load_audio",
+                       "params": {"path": os.path.abspath(os.path.join(world, clip["audio"]))}},
+             "encode": {"type": "presence.vae_encode",
+                        "inputs": {"model": "model.model", "video": "video.video", "audio": "sound.audio"}},
+             "decode": {"type": "presence.vae_decode",
+                        "inputs": {"model": "model.model", "latent": "encode.latent"}},
+             "save_mp4": {"type": "presence.mux_video",
+                          "inputs": {"image": "decode.image", "audio": "decode.audio"},
+                          "params": {"fps": GEN["fps"], "crf": 18, "filename_prefix": "clip"}},
+             "save_wav": {"type": "presence.save_audio", "inputs": {"audio": "decode.audio"},
+                          "params": {"filename_prefix": "sound"}}}
+    return {"format": "presence-graph", "version": 1,
+            "name": f"evaluation: VAE round trip of {clip['id']}", "nodes": nodes, "outputs": []}
+
+
 # ----------------------------------------------------------------------------
 # Measurement
 # ----------------------------------------------------------------------------
@@ -344,12 +377,14 @@ def markdown(summary):
            + (f", sampler `{json.dumps(GEN['sampler_args'])}`" if GEN["sampler_args"] else "") + "; "
            f"{summary['clips_per_kind']} two-subject + {summary['clips_per_kind']} one-subject av clips per world.",
            "", "Each cell: mean (number of values). generated = the model's clip; ground truth = the "
-           "dataset's own clip measured against the same references (the ceiling).", "",
+           "dataset's own clip measured against the same references (the ceiling); round trip = that "
+           "clip encoded and decoded by the model's VAEs and vocoder (what they keep of it: the ceiling "
+           "of anything this model generates).", "",
            "| world | source | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
            "|---|---|" + "---|" * len(COLUMNS)]
     for key in ("all",):
         for world in summary["worlds"]:
-            for src in ("generated", "ground_truth"):
+            for src in SOURCES:
                 agg = summary["aggregate"][world][src][key]
                 out.append(f"| {world} | {src.replace('_', ' ')} | "
                            + " | ".join(cell(agg, k, s) for k, _, s in COLUMNS) + " |")
@@ -357,7 +392,7 @@ def markdown(summary):
             "| world | source | clips | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
             "|---|---|---|" + "---|" * len(COLUMNS)]
     for world in summary["worlds"]:
-        for src in ("generated", "ground_truth"):
+        for src in SOURCES:
             for key in ("two_subject", "one_subject"):
                 agg = summary["aggregate"][world][src][key]
                 out.append(f"| {world} | {src.replace('_', ' ')} | {key.replace('_', '-')} | "
@@ -367,7 +402,7 @@ def markdown(summary):
             "colour bound | abs st | voice bound | r@0 | r@best (lag) |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in summary["clips"]:
-        for src in ("generated", "ground_truth"):
+        for src in SOURCES:
             for r, region in zip(c[src]["rows"], c["regions"]):
                 f = lambda v, s: "n/a" if v is None else ("yes" if v is True else "no" if v is False else format(v, s))
                 out.append(f"| {c['world']} | {c['clip']} | {c['split']} | {c['subject_count']} | "
@@ -638,6 +673,18 @@ def main(argv=None):
                              os.path.join(cdir, "ground_truth.log"))
                 entry["ground_truth"] = {"rows": subject_rows(gt, kind)}
                 if not args.skip_generated:
+                    rdir = os.path.join(cdir, "round_trip")
+                    os.makedirs(rdir, exist_ok=True)
+                    run_graph(binary, round_trip_graph(world, clip, model_params),
+                              os.path.join(cdir, "round_trip_graph.json"), rdir,
+                              os.path.join(cdir, "round_trip_graph.log"))
+                    rt = measure(os.path.join(rdir, "clip.mp4"), os.path.join(rdir, "sound.wav"),
+                                 subs, os.path.join(cdir, "round_trip.json"),
+                                 os.path.join(cdir, "round_trip.log"))
+                    entry["round_trip"] = {"rows": subject_rows(rt, kind)}
+                else:
+                    entry["round_trip"] = {"rows": []}
+                if not args.skip_generated:
                     frames = sampler_frames(clip["duration"], GEN["fps"])
                     gdir = os.path.join(cdir, "generated")
                     os.makedirs(gdir, exist_ok=True)
@@ -664,7 +711,7 @@ def main(argv=None):
 
         for name in summary["worlds"]:
             summary["aggregate"][name] = {}
-            for src in ("generated", "ground_truth"):
+            for src in SOURCES:
                 clips = [c for c in summary["clips"] if c["world"] == name]
                 rows = {k: [r for c in clips if k in ("all", c["kind"]) for r in c[src]["rows"]]
                         for k in ("all", "two_subject", "one_subject")}
