@@ -177,7 +177,7 @@ TEST(GeneratePlugin, LoadsThroughTheAbi) {
   EXPECT_EQ(report.name, "presence-generate");
   std::set<std::string> nodes(report.nodes.begin(), report.nodes.end());
   EXPECT_EQ(nodes, (std::set<std::string>{"presence.load_model", "presence.identity_encode", "presence.caption_compose",
-                                          "presence.sampler", "presence.vae_decode"}));
+                                          "presence.sampler", "presence.vae_decode", "presence.vae_encode"}));
 }
 
 }  // namespace
