@@ -603,7 +603,10 @@ def main(argv=None):
                     help="JSON object merged into the sampler's params, e.g. "
                          "'{\"negative_drops_faces\": true}' (default: %(default)s)")
     ap.add_argument("--skip-generated", action="store_true",
-                    help="measure only the ground truth (no generation)")
+                    help="measure only the ground truth (no generation, no round trip)")
+    ap.add_argument("--round-trip-only", action="store_true",
+                    help="measure the ground truth and the VAE round trip, without generating (the "
+                         "model's VAEs alone; --model-args needs no dit_checkpoint)")
     ap.add_argument("--contact-sheet-only", action="store_true",
                     help="only rebuild contact_sheet.png / .md from an existing --out folder "
                          "(no generation, no measuring, no presence binary needed)")
@@ -684,7 +687,7 @@ def main(argv=None):
                     entry["round_trip"] = {"rows": subject_rows(rt, kind)}
                 else:
                     entry["round_trip"] = {"rows": []}
-                if not args.skip_generated:
+                if not (args.skip_generated or args.round_trip_only):
                     frames = sampler_frames(clip["duration"], GEN["fps"])
                     gdir = os.path.join(cdir, "generated")
                     os.makedirs(gdir, exist_ok=True)

@@ -4,7 +4,7 @@
 # dataset's own clips (the ceiling). Driven by scripts/evaluate_default_model.py.
 #
 #   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N] [--views front|front3|all]
-#                                     [--sampler-args JSON]
+#                                     [--sampler-args JSON] [--round-trip-only]
 #
 #   --model-args  JSON object merged into presence.load_model's params, e.g.
 #                 '{"preset":"small","dit_checkpoint":"/abs/dit/model.safetensors.index.json",
@@ -18,6 +18,7 @@
 #   --views V     front (one photo per subject, default), front3 (that photo repeated into a
 #                 three-view grid, identity_encode min_views 3) or all (every view packed into a grid)
 #   --contact-sheet-only  only rebuild <out>/contact_sheet.png/.md from an existing --out folder
+#   --round-trip-only     measure the dataset's clips and their VAE round trip, without generating
 #
 # Environment: PRESENCE = the presence binary (default build/release/bin/presence),
 #              PYTHON = the interpreter (default /usr/bin/python3; it needs numpy).
