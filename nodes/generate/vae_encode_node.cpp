@@ -1,11 +1,9 @@
 // presence.vae_encode: frames and sound to the joint latent, the inverse of vae_decode. Encoding a
 // clip and decoding it again shows what the model's VAEs and vocoder keep of it (the ceiling of
 // anything the model generates), and gives a latent of real footage to work from.
-#include <cmath>
-#include <cstring>
-
 #include "generate_nodes.hpp"
 #include "media_io.hpp"
+#include "media_tensors.hpp"
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
 
@@ -46,9 +44,7 @@ class VaeEncodeNode final : public Node {
                        std::to_string(frames.height) + ", smaller than one token (" + std::to_string(m) + " pixels)");
     const int w = frames.width / m * m, h = frames.height / m * m;
     const auto n = static_cast<int>(gen::framesAtMost(model, frames.count));
-    ImageBatch cropped = io::centerCrop(io::toRgb(frames), w, h);
-    ImageBatch kept(n, h, w, 3);
-    std::copy_n(cropped.pixels.begin(), kept.pixels.size(), kept.pixels.begin());
+    const at::Tensor pixels = toTensor(io::centerCrop(io::toRgb(frames), w, h)).narrow(0, 0, n);
     if (n != frames.count || w != frames.width || h != frames.height)
       ctx.log(LogLevel::Info, "encoding " + std::to_string(n) + " of " + std::to_string(frames.count) + " frames at " +
                                   std::to_string(w) + "x" + std::to_string(h) + " (the video VAE takes 1 + " +
@@ -60,8 +56,6 @@ class VaeEncodeNode final : public Node {
       const Audio mono = io::resampleAudio(*sound, static_cast<int>(model.audioSampleRate()), 1);
       wave = at::from_blob(const_cast<float*>(mono.samples.data()), {mono.frames()}, at::kFloat).clone();
     }
-    auto pixels = at::empty({n, h, w, 3}, at::kFloat);
-    std::memcpy(pixels.data_ptr<float>(), kept.pixels.data(), kept.pixels.size() * sizeof(float));
     ctx.progress(0.0, "encoding");
     gen::GeneratedLatents latents = gen::encode(model, pixels, fps, wave);
     ctx.throwIfCancelled();
