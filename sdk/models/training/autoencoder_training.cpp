@@ -37,6 +37,32 @@ void validateOptions(const AutoencoderTrainOptions& o, const char* what) {
   if (o.batchSize < 1) throw core::InputError(std::string(what) + ": batch size must be at least 1");
   if (!(o.adam.learningRate > 0.0)) throw core::InputError(std::string(what) + ": learning rate must be positive");
   if (o.klWeight < 0.0) throw core::InputError(std::string(what) + ": KL weight must not be negative");
+  if (o.harmonicWeight < 0.0) throw core::InputError(std::string(what) + ": harmonic weight must not be negative");
+}
+
+// Mel bins whose centre lies below `maxHz`: where the bins are narrow enough (about 37 Hz below
+// 1 kHz for MMAudio's 80 Slaney bins) to resolve a voice's harmonics one by one.
+int64_t harmonicBins(const audio::MelConfig& mel, double maxHz) {
+  const double lo = audio::hzToMelSlaney(mel.fmin), hi = audio::hzToMelSlaney(mel.fmax);
+  int64_t bins = 0;
+  while (bins < mel.numMels &&
+         audio::melToHzSlaney(lo + (hi - lo) * static_cast<double>(bins + 1) / static_cast<double>(mel.numMels + 1)) < maxHz)
+    ++bins;
+  return bins;
+}
+
+// The log-mel's steps from bin to bin over the first `bins` bins of [B, bins, frames]: the
+// harmonic ripple, with the slow spectral envelope mostly cancelled.
+at::Tensor harmonicRipple(const at::Tensor& mel, int64_t bins) {
+  const at::Tensor low = mel.narrow(1, 0, bins);
+  return low.narrow(1, 1, bins - 1) - low.narrow(1, 0, bins - 1);
+}
+
+double pearson(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor x = a.flatten().to(at::kDouble), y = b.flatten().to(at::kDouble);
+  const at::Tensor dx = x - x.mean(), dy = y - y.mean();
+  const double denom = std::sqrt((dx * dx).sum().item<double>() * (dy * dy).sum().item<double>());
+  return denom > 0.0 ? (dx * dy).sum().item<double>() / denom : 0.0;
 }
 
 // The optimisation loop shared by both VAEs: `loss(step)` builds the step's differentiable loss
@@ -114,6 +140,8 @@ class AutoencoderLoop {
             {"batch_size", options_.batchSize},
             {"learning_rate", options_.adam.learningRate},
             {"kl_weight", options_.klWeight},
+            {"harmonic_weight", options_.harmonicWeight},
+            {"harmonic_max_hz", options_.harmonicMaxHz},
             {"crop_size", options_.cropSize},
             {"crop_frames", options_.cropFrames},
             {"crop_latents", options_.cropLatents},
@@ -294,6 +322,12 @@ AutoencoderTrainResult trainAudioVae(const audio::AudioVaeConfig& config, const 
   const at::Tensor all = at::cat(mels, 1);
   const at::Tensor dataMean = all.mean(1).view({1, config.dataDim, 1});
   const at::Tensor dataStd = all.std(1).clamp_min(1e-3).view({1, config.dataDim, 1});
+  const int64_t rippleBins = harmonicBins(melConfig, options.harmonicMaxHz);
+  if (options.harmonicWeight > 0.0 && rippleBins < 2)
+    throw core::InputError("audio VAE training: fewer than two mel bins lie below the harmonic limit of " +
+                           std::to_string(options.harmonicMaxHz) + " Hz");
+  const double rippleScale =
+      rippleBins < 2 ? 1.0 : std::max(harmonicRipple(all.unsqueeze(0), rippleBins).abs().mean().item<double>(), 1e-6);
 
   auto draw = [&](std::mt19937_64& rng, int64_t count) {
     std::vector<at::Tensor> out;
@@ -324,7 +358,11 @@ AutoencoderTrainResult trainAudioVae(const audio::AudioVaeConfig& config, const 
     const audio::MmaudioVae vae = vaeOf(loop.parameters());
     const audio::AudioVaePosterior post = vae.encodeMelDifferentiable(mel);
     const at::Tensor recon = vae.decodeMelDifferentiable(sampleLatents(post.mean, post.logvar, noise));
-    return ((recon - mel) / dataStd).abs().mean() + options.klWeight * klTerm(post.mean, post.logvar);
+    at::Tensor value = ((recon - mel) / dataStd).abs().mean() + options.klWeight * klTerm(post.mean, post.logvar);
+    if (options.harmonicWeight > 0.0)
+      value = value + options.harmonicWeight / rippleScale *
+                          (harmonicRipple(recon, rippleBins) - harmonicRipple(mel, rippleBins)).abs().mean();
+    return value;
   });
 
   at::NoGradGuard noGrad;
@@ -332,7 +370,9 @@ AutoencoderTrainResult trainAudioVae(const audio::AudioVaeConfig& config, const 
   const at::Tensor mel = draw(rng, std::max<int64_t>(8, options.batchSize));
   const audio::MmaudioVae vae = vaeOf(loop.parameters());
   const at::Tensor mu = vae.encodeMelDifferentiable(mel).mean;
-  result.psnr = psnr((vae.decodeMelDifferentiable(mu) - mel) / dataStd, at::zeros_like(mel), 1.0);
+  const at::Tensor recon = vae.decodeMelDifferentiable(mu);
+  result.psnr = psnr((recon - mel) / dataStd, at::zeros_like(mel), 1.0);
+  if (rippleBins >= 2) result.harmonicCorrelation = pearson(harmonicRipple(recon, rippleBins), harmonicRipple(mel, rippleBins));
   const at::Tensor perChannel = mu.transpose(0, 1).reshape({e, -1});
   for (int64_t c = 0; c < e; ++c) {
     result.latentMean.push_back(perChannel[c].mean().item<double>());

@@ -1,7 +1,8 @@
 // Training the small video and audio VAEs (the paper reuses frozen public ones; the built-in model
 // needs its own). Each is a VAE objective: reconstruction (L1) plus a weighted KL term of the
-// encoder's diagonal Gaussian, AdamW, gradient clipping, atomic checkpoints that resume
-// bit-identically (same draws from (seed, step)) and a loss history.
+// encoder's diagonal Gaussian (audio: optionally a term on the harmonic ripple), AdamW, gradient
+// clipping, atomic checkpoints that resume bit-identically (same draws from (seed, step)) and a
+// loss history.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -42,6 +43,11 @@ struct AutoencoderTrainOptions {
   int64_t cropSize = 64;
   int64_t cropFrames = 5;
   int64_t cropLatents = 32;
+  /// Audio: weight of an L1 term on the log-mel's steps from bin to bin below harmonicMaxHz, in
+  /// units of the data's mean step there. That ripple is the harmonics that carry a voice's pitch;
+  /// the plain L1 on the mel lets the decoder smooth it away (docs/models/default.md). 0: off.
+  double harmonicWeight = 0.0;
+  double harmonicMaxHz = 1500.0;
   std::filesystem::path checkpointDir;  ///< empty: no checkpoints, no resume
   int64_t checkpointEvery = 0;          ///< steps; 0: only at the end (when a folder is set)
   /// Per completed step; returning true cancels before the next step.
@@ -62,6 +68,10 @@ struct AutoencoderTrainResult {
   /// 0..1; audio: log-mel in units of the data's per-bin standard deviation, peak 1) and the
   /// latents' per-channel mean and standard deviation before folding.
   double psnr = 0.0;
+  /// Audio: the pitch check on the same crops — Pearson correlation of the reconstruction's
+  /// bin-to-bin log-mel steps below harmonicMaxHz with the input's (1: every harmonic where it
+  /// was; a voice smoothed into its envelope scores near 0).
+  double harmonicCorrelation = 0.0;
   std::vector<double> latentMean, latentStd;
 };
 
