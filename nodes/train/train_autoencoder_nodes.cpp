@@ -59,6 +59,7 @@ class TrainAutoencoderNode final : public Node {
     if (kind_ == Kind::Video) {
       o.cropSize = ctx.paramInt("crop_size");
       o.cropFrames = ctx.paramInt("crop_frames");
+      o.colourWeight = ctx.paramFloat("colour_weight");
       std::vector<at::Tensor> clips;
       for (const auto& clip : manifest.clips) {
         if (!clip.video) continue;
@@ -103,6 +104,9 @@ class TrainAutoencoderNode final : public Node {
     if (kind_ == Kind::Audio) {
       stats << ", harmonic correlation " << result.harmonicCorrelation;
       metadata["presence.harmonic_correlation"] = std::to_string(result.harmonicCorrelation);
+    } else {
+      stats << ", block colour error " << result.colourError;
+      metadata["presence.colour_error"] = std::to_string(result.colourError);
     }
     metadata["presence.steps"] = std::to_string(result.step);
     std::map<std::string, at::Tensor> stored;
@@ -129,9 +133,10 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
       video ? "presence.train_video_vae" : "presence.train_audio_vae", video ? "Train Video VAE" : "Train Audio VAE",
       "train", video ? "PresenceTrainVideoVae" : "PresenceTrainAudioVae",
       std::string(video ? "Trains a Wan2.2-architecture video VAE (the small or tiny preset) on the video clips of a dataset "
-                          "folder: random crops of 1 + 4k frames, L1 reconstruction plus a weighted KL term. The latent "
-                          "mean and scale measured after training are folded into the weights, so its latents have "
-                          "zero mean and unit variance per channel. "
+                          "folder: random crops of 1 + 4k frames, L1 reconstruction plus a weighted KL term and, with "
+                          "colour_weight, an L1 term on 8×8-pixel block means. The latent mean and scale measured after "
+                          "training are folded into the weights, so its latents have zero mean and unit variance per "
+                          "channel. "
                         : "Trains an MMAudio-architecture audio VAE (the small or tiny preset) on the audio of a dataset "
                           "folder: random log-mel crops, L1 reconstruction in units of the data's per-bin spread plus a "
                           "weighted KL term and, with harmonic_weight, an L1 term on the harmonic ripple below 1.5 kHz "
@@ -151,6 +156,10 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
   if (video) {
     d.params.push_back(intParam("crop_size", 64, 0, 4096, "Crop side in pixels (a multiple of 16 for small); 0: whole frames."));
     d.params.push_back(intParam("crop_frames", 5, 1, 1024, "Frames per crop (1 + 4k)."));
+    d.params.push_back(floatParam("colour_weight", 0.0, 0.0, 100.0,
+                                  "Weight of an L1 term on the means of 8×8-pixel blocks (the low-frequency colour of "
+                                  "skin and hair), in the pixel L1's units; 0: off. The result's colour check (block "
+                                  "colour error) is logged and stored either way."));
   } else {
     d.params.push_back(intParam("crop_latents", 32, 1, 100000, "Crop length in latent frames (31.25 a second)."));
     d.params.push_back(floatParam("harmonic_weight", 0.0, 0.0, 100.0,

@@ -38,6 +38,14 @@ void validateOptions(const AutoencoderTrainOptions& o, const char* what) {
   if (!(o.adam.learningRate > 0.0)) throw core::InputError(std::string(what) + ": learning rate must be positive");
   if (o.klWeight < 0.0) throw core::InputError(std::string(what) + ": KL weight must not be negative");
   if (o.harmonicWeight < 0.0) throw core::InputError(std::string(what) + ": harmonic weight must not be negative");
+  if (o.colourWeight < 0.0) throw core::InputError(std::string(what) + ": colour weight must not be negative");
+  if (o.colourBlock < 1) throw core::InputError(std::string(what) + ": colour block must be at least 1 pixel");
+}
+
+// Means of block × block pixel tiles of frames [B, N, H, W, 3] (H and W multiples of block).
+at::Tensor blockColours(const at::Tensor& frames, int64_t block) {
+  const auto s = frames.sizes();
+  return frames.reshape({s[0], s[1], s[2] / block, block, s[3] / block, block, s[4]}).mean({3, 5});
 }
 
 // Mel bins whose centre lies below `maxHz`: where the bins are narrow enough (about 37 Hz below
@@ -142,6 +150,8 @@ class AutoencoderLoop {
             {"kl_weight", options_.klWeight},
             {"harmonic_weight", options_.harmonicWeight},
             {"harmonic_max_hz", options_.harmonicMaxHz},
+            {"colour_weight", options_.colourWeight},
+            {"colour_block", options_.colourBlock},
             {"crop_size", options_.cropSize},
             {"crop_frames", options_.cropFrames},
             {"crop_latents", options_.cropLatents},
@@ -253,6 +263,9 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
   if (size < s || size % s != 0)
     throw core::InputError("video VAE training: crop size " + std::to_string(size) + " is not a positive multiple of " +
                            std::to_string(s));
+  if (size % options.colourBlock != 0)
+    throw core::InputError("video VAE training: crop size " + std::to_string(size) + " is not a multiple of the colour block " +
+                           std::to_string(options.colourBlock));
   if (options.cropFrames < 1 || (options.cropFrames - 1) % tc != 0)
     throw core::InputError("video VAE training: crop frames must be 1 + k·" + std::to_string(tc));
   std::vector<at::Tensor> usable;
@@ -273,7 +286,12 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
     const at::Tensor moments = video::WanVideoVae::trainingMoments(config, loop.parameters(), x);
     const at::Tensor mu = moments.narrow(1, 0, z), logvar = moments.narrow(1, z, z).clamp(-30.0, 20.0);
     const at::Tensor recon = video::WanVideoVae::trainingDecode(config, loop.parameters(), sampleLatents(mu, logvar, noise));
-    return (recon - (x * 2.0 - 1.0)).abs().mean() + options.klWeight * klTerm(mu, logvar);
+    const at::Tensor target = x * 2.0 - 1.0;
+    at::Tensor value = (recon - target).abs().mean() + options.klWeight * klTerm(mu, logvar);
+    if (options.colourWeight > 0.0)
+      value = value + options.colourWeight *
+                          (blockColours(recon, options.colourBlock) - blockColours(target, options.colourBlock)).abs().mean();
+    return value;
   });
 
   // Latent statistics and reconstruction quality on fixed crops, then the fold.
@@ -285,6 +303,8 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
   const at::Tensor mean = perChannel.mean(1), stdev = perChannel.std(1).clamp_min(1e-4);
   const at::Tensor recon = video::WanVideoVae::trainingDecode(config, loop.parameters(), mu).clamp(-1.0, 1.0);
   result.psnr = psnr((recon + 1.0) * 0.5, x, 1.0);
+  result.colourError =
+      (blockColours((recon + 1.0) * 0.5, options.colourBlock) - blockColours(x, options.colourBlock)).abs().mean().item<double>();
   for (int64_t c = 0; c < z; ++c) {
     result.latentMean.push_back(mean[c].item<double>());
     result.latentStd.push_back(stdev[c].item<double>());

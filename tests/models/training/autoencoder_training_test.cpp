@@ -148,6 +148,12 @@ TEST(VideoVaeTraining, RefusesUnusableInput) {
   o.cropFrames = 4;  // not 1 + 4k
   EXPECT_THROW(trainVideoVae(config, movingSquares(1), o), core::InputError);
   o = videoOptions(1);
+  o.colourWeight = -1.0;
+  EXPECT_THROW(trainVideoVae(config, movingSquares(1), o), core::InputError);
+  o = videoOptions(1);
+  o.colourBlock = 3;  // 16-pixel crops do not split into 3-pixel blocks
+  EXPECT_THROW(trainVideoVae(config, movingSquares(1), o), core::InputError);
+  o = videoOptions(1);
   o.cropSize = 64;  // larger than the clips
   try {
     trainVideoVae(config, movingSquares(1), o);
@@ -155,6 +161,28 @@ TEST(VideoVaeTraining, RefusesUnusableInput) {
   } catch (const core::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("64×64"), std::string::npos) << e.what();
   }
+}
+
+// The colour term is an added, weighted L1 on 8×8 block means: on the first step (same weights,
+// crops and noise) it raises the loss by an amount proportional to its weight. And the colour
+// check tracks reconstruction quality: it falls as the VAE trains.
+TEST(VideoVaeTraining, ColourTermAndColourCheck) {
+  const auto config = video::videoVaePreset("tiny");
+  const auto clips = movingSquares(4);
+  auto firstStepLoss = [&](double weight) {
+    auto o = videoOptions(1);
+    o.colourWeight = weight;
+    return trainVideoVae(config, clips, o).history.at(0).trainLoss;
+  };
+  const double plain = firstStepLoss(0.0), one = firstStepLoss(1.0), three = firstStepLoss(3.0);
+  EXPECT_GT(one - plain, 1e-3);
+  EXPECT_NEAR(three - plain, 3.0 * (one - plain), 1e-4);
+
+  const auto early = trainVideoVae(config, clips, videoOptions(5));
+  const auto later = trainVideoVae(config, clips, videoOptions(80));
+  EXPECT_GT(later.colourError, 0.0);
+  EXPECT_LT(later.colourError, 0.8 * early.colourError)
+      << "after 5 steps " << early.colourError << ", after 80 " << later.colourError;
 }
 
 TEST(AudioVaeTraining, LossFallsAndTheWeightsLoad) {

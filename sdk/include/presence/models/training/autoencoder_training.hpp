@@ -1,8 +1,8 @@
 // Training the small video and audio VAEs (the paper reuses frozen public ones; the built-in model
 // needs its own). Each is a VAE objective: reconstruction (L1) plus a weighted KL term of the
-// encoder's diagonal Gaussian (audio: optionally a term on the harmonic ripple), AdamW, gradient
-// clipping, atomic checkpoints that resume bit-identically (same draws from (seed, step)) and a
-// loss history.
+// encoder's diagonal Gaussian (optional terms: block colour for video, harmonic ripple for audio),
+// AdamW, gradient clipping, atomic checkpoints that resume bit-identically (same draws from
+// (seed, step)) and a loss history.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -48,6 +48,11 @@ struct AutoencoderTrainOptions {
   /// the plain L1 on the mel lets the decoder smooth it away (docs/models/default.md). 0: off.
   double harmonicWeight = 0.0;
   double harmonicMaxHz = 1500.0;
+  /// Video: weight of an L1 term on the means of colourBlock × colourBlock pixel blocks — the
+  /// low-frequency colour that tells one face's skin and hair from another's, which the pixel L1
+  /// weighs no more than any detail. 0: off.
+  double colourWeight = 0.0;
+  int64_t colourBlock = 8;
   std::filesystem::path checkpointDir;  ///< empty: no checkpoints, no resume
   int64_t checkpointEvery = 0;          ///< steps; 0: only at the end (when a folder is set)
   /// Per completed step; returning true cancels before the next step.
@@ -72,6 +77,9 @@ struct AutoencoderTrainResult {
   /// bin-to-bin log-mel steps below harmonicMaxHz with the input's (1: every harmonic where it
   /// was; a voice smoothed into its envelope scores near 0).
   double harmonicCorrelation = 0.0;
+  /// Video: the colour check on the same crops — mean absolute difference of the
+  /// colourBlock-pixel block means between reconstruction and input, in 0..1 RGB units.
+  double colourError = 0.0;
   std::vector<double> latentMean, latentStd;
 };
 
