@@ -162,10 +162,11 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
                                   "colour error) is logged and stored either way."));
   } else {
     d.params.push_back(intParam("crop_latents", 32, 1, 100000, "Crop length in latent frames (31.25 a second)."));
-    d.params.push_back(floatParam("harmonic_weight", 0.0, 0.0, 100.0,
+    d.params.push_back(floatParam("harmonic_weight", 1.0, 0.0, 100.0,
                                   "Weight of an L1 term on the log-mel's bin-to-bin steps below 1.5 kHz (the harmonics "
-                                  "that carry a voice's pitch), in units of the data's mean step; 0: off. The result's "
-                                  "pitch check (harmonic correlation) is logged and stored either way."));
+                                  "that carry a voice's pitch), in units of the data's mean step; 1 keeps pitch at some "
+                                  "cost in envelope (docs/models/default.md); 0: off. The result's pitch check "
+                                  "(harmonic correlation) is logged and stored either way."));
   }
   d.params.push_back(intParam("checkpoint_every", 0, 0, 100000000, "Steps between checkpoints; 0: only at the end."));
   d.params.push_back(enumParam("dtype", {"bf16", "f32"}, "bf16", "Stored precision of the weights (bf16 halves the file)."));

@@ -45,8 +45,9 @@ struct AutoencoderTrainOptions {
   int64_t cropLatents = 32;
   /// Audio: weight of an L1 term on the log-mel's steps from bin to bin below harmonicMaxHz, in
   /// units of the data's mean step there. That ripple is the harmonics that carry a voice's pitch;
-  /// the plain L1 on the mel lets the decoder smooth it away (docs/models/default.md). 0: off.
-  double harmonicWeight = 0.0;
+  /// the plain L1 on the mel lets the decoder smooth it away (docs/models/default.md). 1 is the
+  /// default model's setting; 0: off (the plain objective).
+  double harmonicWeight = 1.0;
   double harmonicMaxHz = 1500.0;
   /// Video: weight of an L1 term on the means of colourBlock × colourBlock pixel blocks — the
   /// low-frequency colour that tells one face's skin and hair from another's, which the pixel L1
