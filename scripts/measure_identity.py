@@ -8,21 +8,31 @@ For every subject (a face photo, a voice clip and a screen region) this reports:
   * voice pitch  - median F0 of the reference voice vs. the generated audio
                    (whole clip, and the subject's own turn when several subjects
                    speak in order), as a semitone difference;
+  * voice timbre - distance between the mean mel-cepstrum (c1..c12: the spectral
+                   envelope, loudness excluded) of the reference voice and of the
+                   generated speech (the subject's turn when several speak), to the
+                   other subjects' references, and the rank of the own reference
+                   among those and any --voice-pool references of other speakers;
   * lip sync     - Pearson correlation between mouth-area motion and the audio RMS
                    envelope at the video frame rate, at lag 0 and the best lag
                    within ±5 frames.
+With two or more subjects the clip is also checked as a whole ("pairing"): is the
+given assignment of references to places / turns the closest of all assignments?
+That is each voice with its own face, and a shift common to every subject (a colour
+cast of the decoder, say) cannot decide it.
 
 Usage:
   python3 scripts/measure_identity.py --clip CLIP.mp4 [--audio SOUND.wav] \\
       --subject name=A,face=FACE_A.png,voice=VOICE_A.wav,region=left \\
       --subject name=B,face=FACE_B.png,voice=VOICE_B.wav,region=right \\
-      [--json out.json] [--markdown out.md] [--fps 24]
+      [--voice-pool OTHER_SPEAKER.wav ...] [--json out.json] [--markdown out.md] [--fps 24]
 
 Only the standard library, numpy and the ffmpeg/ffprobe executables are used.
 Without --audio the clip's own audio track is measured.
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -38,6 +48,10 @@ except ImportError:  # say what to do rather than print a bare traceback
 SAMPLE_RATE = 16000          # every audio input is resampled to this, mono
 REGIONS = ("full", "left", "right")
 MAX_LAG = 5                  # frames searched either side for the lip-sync lag
+MEL_BANDS = 40               # timbre: mel bands 100 Hz..7 kHz, 25 ms frames, 10 ms hop
+CEPSTRA = 12                 # c1..c12 (c0, the loudness, is left out)
+SPEECH_DB = 30.0             # frames within this many dB of the loud frames count as speech
+FLOOR_DB = 40.0              # mel bands are floored this far below the frame's loudest band
 
 
 class InputError(Exception):
@@ -289,6 +303,69 @@ def semitones(f_gen, f_ref):
 
 
 # ----------------------------------------------------------------------------
+# Timbre (mean mel-cepstrum)
+# ----------------------------------------------------------------------------
+
+def mel_filterbank(n_fft, sr=SAMPLE_RATE, bands=MEL_BANDS, fmin=100.0, fmax=7000.0):
+    """Triangular HTK-mel filters, (bands, n_fft // 2 + 1)."""
+    mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+    hz = lambda m: 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+    edges = hz(np.linspace(mel(fmin), mel(fmax), bands + 2))
+    freqs = np.arange(n_fft // 2 + 1) * sr / n_fft
+    fb = np.zeros((bands, freqs.size))
+    for i in range(bands):
+        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+        fb[i] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0, None)
+    return fb
+
+
+def timbre_vector(x, sr=SAMPLE_RATE):
+    """Mean of c1..c12 of the mel-cepstrum over the speech frames, or None without speech.
+
+    The cepstrum's low coefficients describe the spectral envelope (vocal tract, voice quality,
+    and a vocoder's colouring); c0 is the level and is dropped, so loudness does not count.
+    """
+    frame, hop, n_fft = int(0.025 * sr), int(0.010 * sr), 512
+    if x.size < frame:
+        return None
+    count = 1 + (x.size - frame) // hop
+    idx = np.arange(frame)[None, :] + hop * np.arange(count)[:, None]
+    spec = np.abs(np.fft.rfft(x[idx] * np.hanning(frame), n_fft)) ** 2
+    energy_db = 10.0 * np.log10(spec.sum(1) + 1e-12)
+    speech = energy_db >= np.percentile(energy_db, 95) - SPEECH_DB
+    if speech.sum() < 5 or energy_db.max() < -80.0:       # silence: no timbre to speak of
+        return None
+    mel = spec[speech] @ mel_filterbank(n_fft, sr).T
+    # The low bands are narrow enough to resolve single harmonics; the deep gaps between them
+    # are pitch, not timbre, and would dominate the cepstrum. Raising every band to at least
+    # FLOOR_DB below the frame's loudest keeps the envelope and drops most of the pitch.
+    mel = np.maximum(mel, mel.max(1, keepdims=True) * 10.0 ** (-FLOOR_DB / 10.0))
+    logmel = np.log(np.maximum(mel, 1e-20))
+    n = MEL_BANDS                                            # orthonormal DCT-II
+    k = np.arange(1, CEPSTRA + 1)[:, None]
+    dct = math.sqrt(2.0 / n) * np.cos(math.pi * k * (np.arange(n)[None, :] + 0.5) / n)
+    return (logmel @ dct.T).mean(0)
+
+
+def timbre_distance(a, b):
+    if a is None or b is None:
+        return None
+    return float(np.linalg.norm(a - b))
+
+
+def best_assignment(cost):
+    """cost[i][j]: subject i's place/turn against reference j. True when the identity
+    assignment (i -> i) costs less than every other; None when a cost is missing."""
+    n = len(cost)
+    if any(c is None for row in cost for c in row):
+        return None, None, None
+    own = sum(cost[i][i] for i in range(n))
+    rivals = [sum(cost[i][p[i]] for i in range(n))
+              for p in itertools.permutations(range(n)) if list(p) != list(range(n))]
+    return own < min(rivals), float(own), float(min(rivals))
+
+
+# ----------------------------------------------------------------------------
 # Lip sync
 # ----------------------------------------------------------------------------
 
@@ -391,12 +468,21 @@ def measure(args):
     for s in subjects:
         check_file(s["face"], f"face image of subject {s['name']}")
         check_file(s["voice"], f"voice reference of subject {s['name']}")
+    own_voices = {os.path.realpath(s["voice"]) for s in subjects}
+    pool_paths = []
+    for p in args.voice_pool or []:
+        check_file(p, "--voice-pool reference")
+        if os.path.realpath(p) not in own_voices and p not in pool_paths:
+            pool_paths.append(p)
 
     refs = {s["name"]: colour_summary(load_image(s["face"], f"face image of subject {s['name']}"))
             for s in subjects}
     # Decode the reference voices before the (slow) clip pass so bad files fail fast.
-    ref_pitch = {s["name"]: median_f0(load_audio(s["voice"], f"voice reference of subject {s['name']}"))
+    ref_voice = {s["name"]: load_audio(s["voice"], f"voice reference of subject {s['name']}")
                  for s in subjects}
+    ref_pitch = {n: median_f0(x) for n, x in ref_voice.items()}
+    ref_timbre = {n: timbre_vector(x) for n, x in ref_voice.items()}
+    pool_timbre = [timbre_vector(load_audio(p, "--voice-pool reference")) for p in pool_paths]
     region_means, motion, frame_count, probed_fps = analyse_video(args.clip, subjects)
     fps = args.fps or probed_fps or 24.0
 
@@ -404,9 +490,12 @@ def measure(args):
     clip_f0, clip_voiced = median_f0(audio)
     # Subjects speak in turns in their listed order: split the audio into equal turns.
     turns = []
+    speech = [audio]                  # what each subject's timbre is measured on
     if len(subjects) > 1:
         edges = np.linspace(0, len(audio), len(subjects) + 1).astype(int)
-        turns = [median_f0(audio[edges[i]:edges[i + 1]]) for i in range(len(subjects))]
+        speech = [audio[edges[i]:edges[i + 1]] for i in range(len(subjects))]
+        turns = [median_f0(seg) for seg in speech]
+    gen_timbre = [timbre_vector(seg) for seg in speech]
 
     env = audio_envelope(audio, fps, frame_count)
 
@@ -438,6 +527,20 @@ def measure(args):
             pitch["turn_hz"] = turns[i][0]
             pitch["turn_semitones"] = semitones(turns[i][0], ref_f0)
 
+        tv = gen_timbre[i if turns else 0]
+        own_t = timbre_distance(tv, ref_timbre[name])
+        other_t = {o: timbre_distance(tv, ref_timbre[o]) for o in names if o != name}
+        pool_t = [timbre_distance(tv, v) for v in pool_timbre]
+        rivals = [d for d in list(other_t.values()) + pool_t if d is not None]
+        timbre = {"own_distance": own_t, "distance_to_other_refs": other_t,
+                  "bound": (own_t < min(other_t.values())
+                            if turns and own_t is not None and None not in other_t.values() else None),
+                  "pool_size": 1 + len(rivals) if own_t is not None else None,
+                  "rank": 1 + sum(d < own_t for d in rivals) if own_t is not None else None}
+        # 0 = own reference nearest, 1 = farthest, 0.5 = chance.
+        timbre["rank_fraction"] = ((timbre["rank"] - 1) / len(rivals)
+                                   if own_t is not None and rivals else None)
+
         # motion[k] is the change from frame k to k+1, so pair it with frame k+1's audio.
         lags = lag_correlations(motion[name], env[1:])
         valid = {k: v for k, v in lags.items() if v is not None}
@@ -448,7 +551,7 @@ def measure(args):
 
         report["subjects"].append({"name": name, "region": s["region"], "face": s["face"],
                                    "voice": s["voice"], "colour": colour, "pitch": pitch,
-                                   "lip_sync": lip})
+                                   "timbre": timbre, "lip_sync": lip})
 
     # Voice binding: each turn's pitch should be closer to its own speaker than to others.
     if turns:
@@ -459,6 +562,24 @@ def measure(args):
                 entry["pitch"]["bound"] = None
             else:
                 entry["pitch"]["bound"] = abs(own_st) < min(abs(v) for v in other_st)
+
+    # Pairing: the whole clip against every other assignment of references to places/turns.
+    if turns:
+        gen_lab = [colour_summary(region_means[n])["mean_lab"] for n in names]
+        def abs_st(i, j):
+            v = semitones(turns[i][0], ref_pitch[names[j]][0])
+            return abs(v) if v is not None else None
+        costs = {
+            "colour": [[delta_e(gen_lab[i], refs[names[j]]["mean_lab"]) for j in range(len(names))]
+                       for i in range(len(names))],
+            "pitch": [[abs_st(i, j) for j in range(len(names))] for i in range(len(names))],
+            "timbre": [[timbre_distance(gen_timbre[i], ref_timbre[names[j]]) for j in range(len(names))]
+                       for i in range(len(names))],
+        }
+        report["pairing"] = {}
+        for what, cost in costs.items():
+            bound, own, rival = best_assignment(cost)
+            report["pairing"][what] = {"bound": bound, "own_cost": own, "best_other_cost": rival}
     return report
 
 
@@ -479,7 +600,7 @@ def fmt(v, spec=".2f"):
 def table_rows(report):
     rows = []
     for s in report["subjects"]:
-        c, p, l = s["colour"], s["pitch"], s["lip_sync"]
+        c, p, t, l = s["colour"], s["pitch"], s["timbre"], s["lip_sync"]
         others = ", ".join(f"{k}:{v:.1f}" for k, v in c["delta_e_to_other_refs"].items()) or "-"
         rows.append([
             s["name"], s["region"],
@@ -487,6 +608,8 @@ def table_rows(report):
             fmt(c["bound"]),
             fmt(p["ref_hz"], ".1f"), fmt(p["clip_hz"], ".1f"), fmt(p["clip_semitones"], "+.2f"),
             fmt(p.get("turn_hz"), ".1f"), fmt(p.get("turn_semitones"), "+.2f"), fmt(p.get("bound")),
+            fmt(t["own_distance"], ".2f"),
+            f"{t['rank']}/{t['pool_size']}" if t["rank"] is not None else "n/a", fmt(t["bound"]),
             fmt(l["lag0_r"], "+.3f"), fmt(l["best_lag_frames"]), fmt(l["best_r"], "+.3f"),
         ])
     return rows
@@ -494,6 +617,7 @@ def table_rows(report):
 
 HEADERS = ["subject", "region", "ΔE mean", "ΔE palette", "ΔE others", "colour bound",
            "ref F0", "clip F0", "clip st", "turn F0", "turn st", "voice bound",
+           "timbre dist", "timbre rank", "timbre bound",
            "lip r@0", "best lag", "lip r@best"]
 
 
@@ -504,9 +628,22 @@ def text_table(report):
     lines.insert(1, "  ".join("-" * w for w in widths))
     head = (f"clip {report['clip']}: {report['frames']} frames @ {report['fps']:.3g} fps, "
             f"audio {report['audio_seconds']:.2f} s, clip F0 {fmt(report['clip_pitch_hz'], '.1f')} Hz")
-    notes = ("ΔE: CIELAB ΔE76 (lower = closer); st: semitones gen vs ref; "
+    notes = ("ΔE: CIELAB ΔE76 (lower = closer); st: semitones gen vs ref; timbre: mel-cepstral "
+             "distance, rank of the own reference among all references (1 = nearest); "
              "lag > 0: mouth motion trails audio (frames)")
-    return "\n".join([head, ""] + lines + ["", notes])
+    return "\n".join([head, ""] + lines + pairing_lines(report) + ["", notes])
+
+
+def pairing_lines(report):
+    """'pairing: colour yes (own 12.0 < 30.5) ...' for clips with several subjects."""
+    if "pairing" not in report:
+        return []
+    parts = []
+    for what, v in report["pairing"].items():
+        detail = (f" (own {v['own_cost']:.2f} vs best other {v['best_other_cost']:.2f})"
+                  if v["bound"] is not None else "")
+        parts.append(f"{what} {fmt(v['bound'])}{detail}")
+    return ["", "pairing (given assignment closest of all): " + "; ".join(parts)]
 
 
 def markdown_table(report):
@@ -516,6 +653,7 @@ def markdown_table(report):
            "| " + " | ".join(HEADERS) + " |",
            "|" + "---|" * len(HEADERS)]
     out += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
+    out += pairing_lines(report)
     out += ["", "ΔE: CIELAB ΔE76 (lower = closer). st: semitones, 12·log2(gen/ref). "
             "Lag > 0: mouth motion trails the audio by that many frames.", ""]
     return "\n".join(out)
@@ -528,6 +666,9 @@ def main(argv=None):
     ap.add_argument("--audio", help="generated audio (default: the clip's audio track)")
     ap.add_argument("--subject", required=True, action="append", type=parse_subject,
                     help="name=N,face=IMG,voice=WAV,region=full|left|right (repeat per subject)")
+    ap.add_argument("--voice-pool", action="append", metavar="WAV",
+                    help="a voice reference of another speaker, ranked against each subject's own "
+                         "for timbre (repeat; the subjects' own references are left out)")
     ap.add_argument("--json", help="write the full report as JSON here")
     ap.add_argument("--markdown", help="write a markdown table here")
     ap.add_argument("--fps", type=float, help="video frame rate (default: probed from the clip)")

@@ -65,6 +65,67 @@ check(pa["bound"] is True and pb["bound"] is True, "voice bound for both turns")
 sys.exit(1 if fails else 0)
 EOF
 grep -q '| A | left |' "$tmp/out.md" || { echo "FAIL: markdown table lacks subject A" >&2; exit 1; }
+grep -q 'pairing (given assignment closest of all): colour yes' "$tmp/out.md" \
+  || { echo "FAIL: markdown lacks the pairing line" >&2; exit 1; }
+
+# Timbre: voices whose harmonics follow different spectral envelopes (weights as functions of
+# frequency): "dark" (falling above 300 Hz), "bright" (1.5-3.2 kHz strong) and a distractor
+# with a formant at 550-900 Hz. References at 150 Hz; the generated turns at 180 Hz with the
+# same envelopes: the same timbre three semitones higher, not the same samples.
+harmonics() {  # f0 awk-weight-of-f -> aevalsrc expression of harmonics 1..20 (no commas:
+               # the filter graph parser would split on them)
+  awk -v f0="$1" "BEGIN { for (n = 1; n <= 20; n++) { f = f0 * n; \
+      printf \"%s%.4f*sin(2*PI*%g*t)\", (n > 1 ? \"+\" : \"0.1*(\"), $2, f }; print \")\" }"
+}
+dark='1 / (1 + (f / 300) ^ 2)'; bright='(f >= 1500 && f <= 3200 ? 1 : 0.05)'
+formant='(f >= 550 && f <= 900 ? 1 : 0.1)'
+tone() { ff -f lavfi -i "aevalsrc=$(harmonics "$1" "$2"):s=16000:d=$3" -c:a pcm_s16le "$4"; }
+tone 150 "$dark" 1.5 "$tmp/v_dark.wav"
+tone 150 "$bright" 1.5 "$tmp/v_bright.wav"
+tone 150 "$formant" 1.5 "$tmp/v_formant.wav"
+tone 180 "$dark" 1 "$tmp/g_dark.wav"
+tone 180 "$bright" 1 "$tmp/g_bright.wav"
+cat2() { ff -i "$1" -i "$2" -filter_complex '[0:a][1:a]concat=n=2:v=0:a=1[a]' -map '[a]' \
+            -c:a pcm_s16le "$3"; }
+cat2 "$tmp/g_dark.wav" "$tmp/g_bright.wav" "$tmp/timbre_ab.wav"
+cat2 "$tmp/g_bright.wav" "$tmp/g_dark.wav" "$tmp/timbre_ba.wav"
+# Picture: red left, crimson (#C00040) right: B's half is nearer A's red than B's blue (a
+# colour cast shared by both places), yet the given assignment is still the closer one.
+ff -f lavfi -i color=red:s=160x120:r=24:d=2 -f lavfi -i color=0xC00040:s=160x120:r=24:d=2 \
+   -filter_complex '[0:v][1:v]hstack[v]' -map '[v]' -c:v libx264 -pix_fmt yuv444p "$tmp/cast.mp4"
+for order in ab ba; do
+  "$py" scripts/measure_identity.py --clip "$tmp/cast.mp4" --audio "$tmp/timbre_$order.wav" \
+    --subject "name=A,face=$tmp/face_a.png,voice=$tmp/v_dark.wav,region=left" \
+    --subject "name=B,face=$tmp/face_b.png,voice=$tmp/v_bright.wav,region=right" \
+    --voice-pool "$tmp/v_formant.wav" --voice-pool "$tmp/v_dark.wav" \
+    --json "$tmp/timbre_$order.json" >/dev/null
+done
+"$py" - "$tmp/timbre_ab.json" "$tmp/timbre_ba.json" <<'EOF'
+import json, sys
+ab, ba = (json.load(open(p)) for p in sys.argv[1:3])
+fails = []
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        fails.append(what)
+for e in ab["subjects"]:
+    t = e["timbre"]
+    check(t["bound"] is True and t["rank"] == 1 and t["pool_size"] == 3 and t["rank_fraction"] == 0,
+          f"{e['name']}: own voice's timbre nearest ({t['own_distance']:.2f} vs "
+          f"{t['distance_to_other_refs']}), rank {t['rank']} of {t['pool_size']} "
+          "(a subject's own reference given again as a pool voice is left out)")
+check(ab["pairing"]["timbre"]["bound"] is True, "turns in order: timbre pairing holds")
+for e in ba["subjects"]:
+    check(e["timbre"]["bound"] is False and e["timbre"]["rank"] > 1,
+          f"{e['name']}: turns swapped, timbre not bound (rank {e['timbre']['rank']})")
+check(ba["pairing"]["timbre"]["bound"] is False, "turns swapped: timbre pairing fails")
+b = {e["name"]: e for e in ab["subjects"]}["B"]["colour"]
+check(b["bound"] is False and ab["pairing"]["colour"]["bound"] is True,
+      f"colour cast: B alone is nearer A's colour ({b['mean_delta_e']:.1f} vs "
+      f"{b['delta_e_to_other_refs']['A']:.1f}), the pairing still holds "
+      f"({ab['pairing']['colour']['own_cost']:.1f} < {ab['pairing']['colour']['best_other_cost']:.1f})")
+sys.exit(1 if fails else 0)
+EOF
 
 # Lip sync: the "mouth" flickers with noise exactly while a tone sounds (0.5 s on/off);
 # the audio is then delayed 3 frames (0.125 s at 24 fps), so the best lag must be -3
