@@ -5,9 +5,12 @@ Questions answered, on a "seen" world (the training world: the same synth_datase
 seed as samples/graphs/train_default_model.json) and an "unseen" world (same settings, seed 99 =
 new identities):
   * does the generated face follow the face reference  (CIELAB ΔE, own vs other subject),
-  * does the voice follow the voice reference           (median F0 in semitones, per turn),
+  * does the voice follow the voice reference           (median F0 in semitones, per turn; timbre:
+                                                          mel-cepstral distance, and the rank of the
+                                                          own reference among every speaker's),
   * do the lips move with the speech                    (mouth motion vs audio RMS, Pearson r),
-  * in two-subject clips does each voice come with its own face ("bound" flags).
+  * in two-subject clips does each voice come with its own face ("bound" flags per subject, and
+    "pair-bound" per clip: the given assignment of references closer than the swapped one).
 
 For every picked manifest clip a generation graph is written (load_model -> identity_encode per
 subject -> caption_compose -> sampler -> vae_decode -> mux_video / save_audio) with the clip's own
@@ -131,13 +134,14 @@ def read_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def pick_clips(manifest, n, prefer_val):
-    """First n two-subject and first n one-subject 'av' clips in manifest order.
+def pick_clips(manifest, n, prefer_val, counts=(2, 1)):
+    """First n two-subject and first n one-subject 'av' clips in manifest order (`counts`: the
+    subject counts wanted).
 
     With prefer_val the val split is taken first and topped up from train when it has too few.
     """
     picked = []
-    for count in (2, 1):
+    for count in counts:
         pool = [c for c in manifest if c.get("kind") == "av" and len(c.get("subjects", [])) == count
                 and c.get("video") and c.get("audio")]
         if prefer_val:
@@ -282,7 +286,19 @@ def logged_caption(log_path):
     return None
 
 
-def subject_args(world, clip):
+def voice_pool(world, manifest):
+    """One voice reference per identity of the world (the first the manifest gives), for ranking
+    a subject's own reference among every speaker's by timbre."""
+    pool = {}
+    for c in manifest:
+        for s in c.get("subjects", []):
+            ref = s.get("voice_ref") or {}
+            if ref.get("path") and s["identity"] not in pool:
+                pool[s["identity"]] = os.path.abspath(os.path.join(world, ref["path"]))
+    return pool
+
+
+def subject_args(world, clip, pool=None):
     """--subject arguments in slot order: one subject full frame; two subjects left/right.
 
     synth_dataset.cpp places subject 0 at x = -0.25·aspect and subject 1 at +0.25·aspect, and
@@ -296,6 +312,11 @@ def subject_args(world, clip):
         name = f"S{s.get('slot', 0) + 1}_{s['identity']}"
         out += ["--subject", f"name={name},face={os.path.abspath(front_ref(world, s))},"
                 f"voice={os.path.abspath(voice_ref(world, s))},region={region}"]
+    # Other speakers only: another utterance of the subject's own voice is no rival.
+    here = {s["identity"] for s in subs}
+    for identity, path in sorted((pool or {}).items()):
+        if identity not in here:
+            out += ["--voice-pool", path]
     return out
 
 
@@ -315,9 +336,12 @@ def subject_rows(report, clip_kind):
     rows = []
     two = len(report["subjects"]) > 1
     for s in report["subjects"]:
-        c, p, l = s["colour"], s["pitch"], s["lip_sync"]
+        c, p, t, l = s["colour"], s["pitch"], s["timbre"], s["lip_sync"]
         others = list(c["delta_e_to_other_refs"].values())
         st = p.get("turn_semitones") if two else p.get("clip_semitones")
+        # The pairing is one verdict per clip: it goes on the clip's first row only, so that
+        # means over rows count each clip once.
+        pair = report.get("pairing", {}) if not rows else {}
         rows.append({
             "subject": s["name"], "clips": clip_kind,
             "own_de": c["mean_delta_e"],
@@ -325,6 +349,11 @@ def subject_rows(report, clip_kind):
             "colour_bound": c["bound"],
             "abs_semitones": abs(st) if st is not None else None,
             "voice_bound": p.get("bound") if two else None,
+            "timbre_own": t["own_distance"], "timbre_rank": t["rank_fraction"],
+            "timbre_bound": t["bound"] if two else None,
+            "face_pair": pair.get("colour", {}).get("bound"),
+            "pitch_pair": pair.get("pitch", {}).get("bound"),
+            "timbre_pair": pair.get("timbre", {}).get("bound"),
             "lip_r0": l["lag0_r"], "lip_rbest": l["best_r"], "best_lag": l["best_lag_frames"],
         })
     return rows
@@ -337,8 +366,7 @@ def mean(vals):
 
 def aggregate(rows):
     agg = {}
-    for key in ("own_de", "other_de", "colour_bound", "abs_semitones", "voice_bound",
-                "lip_r0", "lip_rbest"):
+    for key in [k for k, _, _ in COLUMNS]:
         m, n = mean(rows_val(r[key]) for r in rows)
         agg[key] = m
         agg[key + "_n"] = n
@@ -357,9 +385,12 @@ def rows_val(v):
 # ----------------------------------------------------------------------------
 
 COLUMNS = [("own_de", "own-face ΔE ↓", ".1f"), ("other_de", "other-face ΔE", ".1f"),
-           ("colour_bound", "colour-bound ↑", ".2f"), ("abs_semitones", "abs pitch Δ (st) ↓", ".2f"),
-           ("voice_bound", "voice-bound ↑", ".2f"), ("lip_r0", "lip r@0 ↑", "+.3f"),
-           ("lip_rbest", "lip r@best ↑", "+.3f")]
+           ("colour_bound", "colour-bound ↑", ".2f"), ("face_pair", "face pair-bound ↑", ".2f"),
+           ("abs_semitones", "abs pitch Δ (st) ↓", ".2f"),
+           ("voice_bound", "voice-bound ↑", ".2f"), ("pitch_pair", "pitch pair-bound ↑", ".2f"),
+           ("timbre_own", "timbre dist ↓", ".1f"), ("timbre_rank", "timbre rank ↓", ".2f"),
+           ("timbre_bound", "timbre-bound ↑", ".2f"), ("timbre_pair", "timbre pair-bound ↑", ".2f"),
+           ("lip_r0", "lip r@0 ↑", "+.3f"), ("lip_rbest", "lip r@best ↑", "+.3f")]
 
 
 def cell(agg, key, spec):
@@ -375,7 +406,9 @@ def markdown(summary):
            f"Generation: {GEN['width']}×{GEN['height']} @ {GEN['fps']:g} fps, {GEN['steps']} steps, "
            f"seed {GEN['seed']}, reference_size {GEN['reference_size']}, face views: {GEN['views']}"
            + (f", sampler `{json.dumps(GEN['sampler_args'])}`" if GEN["sampler_args"] else "") + "; "
-           f"{summary['clips_per_kind']} two-subject + {summary['clips_per_kind']} one-subject av clips per world.",
+           " + ".join(f"{summary['clips_per_kind']} {k}-subject" for k in
+                      {"both": ("two", "one"), "two": ("two",), "one": ("one",)}[summary.get("kinds", "both")])
+           + " av clips per world.",
            "", "Each cell: mean (number of values). generated = the model's clip; ground truth = the "
            "dataset's own clip measured against the same references (the ceiling); round trip = that "
            "clip encoded and decoded by the model's VAEs and vocoder (what they keep of it: the ceiling "
@@ -399,8 +432,9 @@ def markdown(summary):
                            + " | ".join(cell(agg, k, s) for k, _, s in COLUMNS) + " |")
     out += ["", "## Per clip", "",
             "| world | clip | split | subjects | source | subject | region | own ΔE | other ΔE | "
-            "colour bound | abs st | voice bound | r@0 | r@best (lag) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "colour bound | abs st | voice bound | timbre dist | timbre rank | timbre bound | "
+            "pair-bound face / pitch / timbre | r@0 | r@best (lag) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in summary["clips"]:
         for src in SOURCES:
             for r, region in zip(c[src]["rows"], c["regions"]):
@@ -409,6 +443,9 @@ def markdown(summary):
                            f"{src.replace('_', ' ')} | {r['subject']} | {region} | {f(r['own_de'], '.1f')} | "
                            f"{f(r['other_de'], '.1f')} | {f(r['colour_bound'], '')} | "
                            f"{f(r['abs_semitones'], '.2f')} | {f(r['voice_bound'], '')} | "
+                           f"{f(r.get('timbre_own'), '.1f')} | {f(r.get('timbre_rank'), '.2f')} | "
+                           f"{f(r.get('timbre_bound'), '')} | {f(r.get('face_pair'), '')} / "
+                           f"{f(r.get('pitch_pair'), '')} / {f(r.get('timbre_pair'), '')} | "
                            f"{f(r['lip_r0'], '+.3f')} | {f(r['lip_rbest'], '+.3f')} ({r['best_lag']}) |")
     out += ["", "Definitions:",
             "- own-face ΔE: CIELAB ΔE76 between the subject's screen region (mean over the clip, central "
@@ -419,6 +456,14 @@ def markdown(summary):
             "- |pitch Δ|: |12·log2(F0 gen / F0 ref)| of median YIN F0, own voice reference; two-subject "
             "clips use the subject's turn (audio split in equal halves, Subject 1 first); voice-bound = the "
             "turn is closer in pitch to its own reference than to the other's.",
+            "- timbre: Euclidean distance between mean mel-cepstra (c1..c12, 40 mel bands 100 Hz-7 kHz, "
+            "bands floored 40 dB below each frame's loudest) of the generated speech (the subject's turn "
+            "in two-subject clips) and the voice reference; timbre rank: the share of the world's other "
+            "speakers (one reference each) whose reference is nearer than the own one (0 = own nearest, "
+            "0.5 = chance); timbre-bound: nearer its own reference than the other subject's.",
+            "- pair-bound (two-subject clips, one value per clip): the given assignment of the two "
+            "references to the two places (face colour) or turns (pitch, timbre) costs less than the "
+            "swapped one; a shift shared by both subjects cannot decide it.",
             "- lip r: Pearson r of mouth-area frame difference vs audio RMS per frame, at lag 0 and the best "
             "lag within ±5 frames (the best-lag value is biased upwards: a max over 11 lags).",
             "- Means count the values that exist (n/a pitch = no voiced frames).", ""]
@@ -595,6 +640,9 @@ def main(argv=None):
     ap.add_argument("--clips", type=int, default=4,
                     help="clips per world and kind (two-subject, one-subject) (default: %(default)s)")
     ap.add_argument("--worlds", default="seen,unseen", help="which worlds (default: %(default)s)")
+    ap.add_argument("--kinds", choices=("both", "two", "one"), default="both",
+                    help="which clips: two-subject and one-subject, or only one kind (a binding "
+                         "study on more two-subject clips: --kinds two --clips 20) (default: %(default)s)")
     ap.add_argument("--views", choices=("front", "front3", "all"), default="front",
                     help="face references given to generation: the front view (one photo), the "
                          "front view repeated into a three-view grid (identity_encode min_views 3, as "
@@ -648,7 +696,8 @@ def main(argv=None):
     os.makedirs(worlds_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="presence_eval_")
     t_start = time.time()
-    summary = {"model_params": model_params, "clips_per_kind": args.clips, "generation": GEN,
+    summary = {"model_params": model_params, "clips_per_kind": args.clips, "kinds": args.kinds,
+               "generation": GEN,
                "world_settings": WORLD_SETTINGS, "worlds": [], "clips": [], "aggregate": {},
                "presence": binary}
     try:
@@ -657,13 +706,15 @@ def main(argv=None):
                 continue
             world = make_world(binary, worlds_dir, name, seed, tmp)
             manifest = read_jsonl(os.path.join(world, "manifest.jsonl"))
-            picked = pick_clips(manifest, args.clips, prefer_val=(name == "seen"))
+            picked = pick_clips(manifest, args.clips, prefer_val=(name == "seen"),
+                                counts={"both": (2, 1), "two": (2,), "one": (1,)}[args.kinds])
+            pool = voice_pool(world, manifest)
             summary["worlds"].append(name)
             log(f"[world {name}] picked {', '.join(c['id'] + '/' + c['split'] + '/' + str(len(c['subjects'])) + 's' for c in picked)}")
             for clip in picked:
                 cdir = os.path.join(out, name, clip["id"])
                 os.makedirs(cdir, exist_ok=True)
-                subs = subject_args(world, clip)
+                subs = subject_args(world, clip, pool)
                 kind = "two_subject" if len(clip["subjects"]) > 1 else "one_subject"
                 entry = {"world": name, "clip": clip["id"], "split": clip["split"], "kind": kind,
                          "subject_count": len(clip["subjects"]), "duration": clip["duration"],
