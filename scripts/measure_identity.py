@@ -18,8 +18,10 @@ For every subject (a face photo, a voice clip and a screen region) this reports:
                    within ±5 frames.
 With two or more subjects the clip is also checked as a whole ("pairing"): is the
 given assignment of references to places / turns the closest of all assignments?
-That is each voice with its own face, and a shift common to every subject (a colour
-cast of the decoder, say) cannot decide it.
+A shift common to every subject (a colour cast of the decoder, say) cannot decide
+it. "speaker" pairs places with turns instead: the place whose mouth moves most in
+a turn speaks it, so each voice comes with its own face without regard to which
+side each face was drawn on.
 
 Usage:
   python3 scripts/measure_identity.py --clip CLIP.mp4 [--audio SOUND.wav] \\
@@ -353,6 +355,15 @@ def timbre_distance(a, b):
     return float(np.linalg.norm(a - b))
 
 
+def turn_activity(motion, turns, k):
+    """Mean mouth motion during turn k (turns of equal length) minus the mean over the clip;
+    None when the clip is too short to split."""
+    if motion.size < turns:
+        return None
+    part = np.array_split(motion, turns)[k]
+    return float(part.mean() - motion.mean())
+
+
 def best_assignment(cost):
     """cost[i][j]: subject i's place/turn against reference j. True when the identity
     assignment (i -> i) costs less than every other; None when a cost is missing."""
@@ -575,6 +586,11 @@ def measure(args):
             "pitch": [[abs_st(i, j) for j in range(len(names))] for i in range(len(names))],
             "timbre": [[timbre_distance(gen_timbre[i], ref_timbre[names[j]]) for j in range(len(names))]
                        for i in range(len(names))],
+            # Speaker: the place whose mouth moves most during a turn (against its own mean, so a
+            # camera move that shakes every place cancels) is that turn's speaker; placement-free
+            # evidence that each voice comes with its own face.
+            "speaker": [[-turn_activity(motion[names[i]], len(names), j) for j in range(len(names))]
+                        for i in range(len(names))],
         }
         report["pairing"] = {}
         for what, cost in costs.items():

@@ -127,6 +127,29 @@ check(b["bound"] is False and ab["pairing"]["colour"]["bound"] is True,
 sys.exit(1 if fails else 0)
 EOF
 
+# Speaker: Subject A's mouth (left) moves in the first second, B's (right) in the second, the
+# picture shakes all over in both (a shared camera move); the audio is any two turns. In order
+# the pairing "speaker" holds; with the sides exchanged it must fail.
+for side in ab ba; do
+  if [[ $side == ab ]]; then first=left; else first=right; fi
+  ff -f lavfi -i "color=gray:s=80x120:r=24:d=2,noise=alls=80:allf=t:enable='lt(t,1)'" \
+     -f lavfi -i "color=gray:s=80x120:r=24:d=2,noise=alls=80:allf=t:enable='gte(t,1)'" \
+     -filter_complex "$([[ $first == left ]] && echo '[0:v][1:v]' || echo '[1:v][0:v]')hstack,noise=alls=10:allf=t[v]" \
+     -map '[v]' -c:v libx264 -pix_fmt yuv420p "$tmp/speaker_$side.mp4"
+  "$py" scripts/measure_identity.py --clip "$tmp/speaker_$side.mp4" --audio "$tmp/sound.wav" \
+    --subject "name=A,face=$tmp/face_a.png,voice=$tmp/voice_a.wav,region=left" \
+    --subject "name=B,face=$tmp/face_b.png,voice=$tmp/voice_b.wav,region=right" \
+    --json "$tmp/speaker_$side.json" >/dev/null
+done
+"$py" - "$tmp/speaker_ab.json" "$tmp/speaker_ba.json" <<'EOF'
+import json, sys
+ab, ba = (json.load(open(p))["pairing"]["speaker"] for p in sys.argv[1:3])
+ok = ab["bound"] is True and ba["bound"] is False
+print(("ok   " if ok else "FAIL ") + f"speaker pairing: in order {ab['bound']} (cost {ab['own_cost']:.2f} "
+      f"vs {ab['best_other_cost']:.2f}), sides exchanged {ba['bound']}")
+sys.exit(0 if ok else 1)
+EOF
+
 # Lip sync: the "mouth" flickers with noise exactly while a tone sounds (0.5 s on/off);
 # the audio is then delayed 3 frames (0.125 s at 24 fps), so the best lag must be -3
 # (negative = mouth leads the audio) with a high correlation.
