@@ -10,7 +10,8 @@ new identities):
                                                           own reference among every speaker's),
   * do the lips move with the speech                    (mouth motion vs audio RMS, Pearson r),
   * in two-subject clips does each voice come with its own face ("bound" flags per subject, and
-    "pair-bound" per clip: the given assignment of references closer than the swapped one).
+    "pair-bound" per clip: the given assignment of references closer than the swapped one; and
+    "speaker": the face whose mouth moves during a turn is that turn's speaker's place).
 
 For every picked manifest clip a generation graph is written (load_model -> identity_encode per
 subject -> caption_compose -> sampler -> vae_decode -> mux_video / save_audio) with the clip's own
@@ -321,6 +322,10 @@ def subject_args(world, clip, pool=None):
 
 
 def measure(clip_path, audio_path, subjects, json_path, log_path):
+    for path in (clip_path, audio_path):
+        if not os.path.isfile(path):
+            raise RuntimeError(f"nothing to measure: {path} does not exist (--remeasure needs an "
+                               "earlier run's outputs in --out)")
     cmd = [sys.executable, MEASURE, "--clip", clip_path, "--audio", audio_path,
            "--json", json_path] + subjects
     with open(log_path, "w", encoding="utf-8") as lf:
@@ -354,6 +359,7 @@ def subject_rows(report, clip_kind):
             "face_pair": pair.get("colour", {}).get("bound"),
             "pitch_pair": pair.get("pitch", {}).get("bound"),
             "timbre_pair": pair.get("timbre", {}).get("bound"),
+            "speaker_pair": pair.get("speaker", {}).get("bound"),
             "lip_r0": l["lag0_r"], "lip_rbest": l["best_r"], "best_lag": l["best_lag_frames"],
         })
     return rows
@@ -390,6 +396,7 @@ COLUMNS = [("own_de", "own-face ΔE ↓", ".1f"), ("other_de", "other-face ΔE",
            ("voice_bound", "voice-bound ↑", ".2f"), ("pitch_pair", "pitch pair-bound ↑", ".2f"),
            ("timbre_own", "timbre dist ↓", ".1f"), ("timbre_rank", "timbre rank ↓", ".2f"),
            ("timbre_bound", "timbre-bound ↑", ".2f"), ("timbre_pair", "timbre pair-bound ↑", ".2f"),
+           ("speaker_pair", "speaker pair-bound ↑", ".2f"),
            ("lip_r0", "lip r@0 ↑", "+.3f"), ("lip_rbest", "lip r@best ↑", "+.3f")]
 
 
@@ -433,7 +440,7 @@ def markdown(summary):
     out += ["", "## Per clip", "",
             "| world | clip | split | subjects | source | subject | region | own ΔE | other ΔE | "
             "colour bound | abs st | voice bound | timbre dist | timbre rank | timbre bound | "
-            "pair-bound face / pitch / timbre | r@0 | r@best (lag) |",
+            "pair-bound face / pitch / timbre / speaker | r@0 | r@best (lag) |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in summary["clips"]:
         for src in SOURCES:
@@ -445,7 +452,8 @@ def markdown(summary):
                            f"{f(r['abs_semitones'], '.2f')} | {f(r['voice_bound'], '')} | "
                            f"{f(r.get('timbre_own'), '.1f')} | {f(r.get('timbre_rank'), '.2f')} | "
                            f"{f(r.get('timbre_bound'), '')} | {f(r.get('face_pair'), '')} / "
-                           f"{f(r.get('pitch_pair'), '')} / {f(r.get('timbre_pair'), '')} | "
+                           f"{f(r.get('pitch_pair'), '')} / {f(r.get('timbre_pair'), '')} / "
+                           f"{f(r.get('speaker_pair'), '')} | "
                            f"{f(r['lip_r0'], '+.3f')} | {f(r['lip_rbest'], '+.3f')} ({r['best_lag']}) |")
     out += ["", "Definitions:",
             "- own-face ΔE: CIELAB ΔE76 between the subject's screen region (mean over the clip, central "
@@ -463,7 +471,9 @@ def markdown(summary):
             "0.5 = chance); timbre-bound: nearer its own reference than the other subject's.",
             "- pair-bound (two-subject clips, one value per clip): the given assignment of the two "
             "references to the two places (face colour) or turns (pitch, timbre) costs less than the "
-            "swapped one; a shift shared by both subjects cannot decide it.",
+            "swapped one; a shift shared by both subjects cannot decide it. speaker pair-bound: the "
+            "place whose mouth moves more during a turn (against its own mean) is that turn's speaker's "
+            "place: each voice comes with its own face, whichever side each face is on.",
             "- lip r: Pearson r of mouth-area frame difference vs audio RMS per frame, at lag 0 and the best "
             "lag within ±5 frames (the best-lag value is biased upwards: a max over 11 lags).",
             "- Means count the values that exist (n/a pitch = no voiced frames).", ""]
@@ -655,6 +665,9 @@ def main(argv=None):
     ap.add_argument("--round-trip-only", action="store_true",
                     help="measure the ground truth and the VAE round trip, without generating (the "
                          "model's VAEs alone; --model-args needs no dit_checkpoint)")
+    ap.add_argument("--remeasure", action="store_true",
+                    help="measure again the clips an earlier run left in --out (same options), "
+                         "without running any graph: for a changed measure_identity.py")
     ap.add_argument("--contact-sheet-only", action="store_true",
                     help="only rebuild contact_sheet.png / .md from an existing --out folder "
                          "(no generation, no measuring, no presence binary needed)")
@@ -729,9 +742,10 @@ def main(argv=None):
                 if not args.skip_generated:
                     rdir = os.path.join(cdir, "round_trip")
                     os.makedirs(rdir, exist_ok=True)
-                    run_graph(binary, round_trip_graph(world, clip, model_params),
-                              os.path.join(cdir, "round_trip_graph.json"), rdir,
-                              os.path.join(cdir, "round_trip_graph.log"))
+                    if not args.remeasure:
+                        run_graph(binary, round_trip_graph(world, clip, model_params),
+                                  os.path.join(cdir, "round_trip_graph.json"), rdir,
+                                  os.path.join(cdir, "round_trip_graph.log"))
                     rt = measure(os.path.join(rdir, "clip.mp4"), os.path.join(rdir, "sound.wav"),
                                  subs, os.path.join(cdir, "round_trip.json"),
                                  os.path.join(cdir, "round_trip.log"))
@@ -743,10 +757,11 @@ def main(argv=None):
                     gdir = os.path.join(cdir, "generated")
                     os.makedirs(gdir, exist_ok=True)
                     t0 = time.time()
-                    run_graph(binary, generation_graph(world, clip, model_params, frames),
-                              os.path.join(cdir, "generate.json"), gdir,
-                              os.path.join(cdir, "generate.log"))
-                    gen_s = time.time() - t0
+                    if not args.remeasure:
+                        run_graph(binary, generation_graph(world, clip, model_params, frames),
+                                  os.path.join(cdir, "generate.json"), gdir,
+                                  os.path.join(cdir, "generate.log"))
+                    gen_s = time.time() - t0      # ~0 with --remeasure: nothing generated
                     composed = logged_caption(os.path.join(cdir, "generate.log"))
                     entry["caption_matches_manifest"] = (composed == entry["caption"]) if composed else None
                     if composed and composed != entry["caption"]:
