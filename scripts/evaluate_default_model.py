@@ -27,6 +27,8 @@ contact_sheet.md (what each row and column is) are written.
 Usage:
   scripts/evaluate_default_model.sh [--model-args JSON] [--out DIR] [--clips N]
   scripts/evaluate_default_model.sh --out DIR --contact-sheet-only   # redo contact_sheet.png only
+  scripts/evaluate_default_model.sh --kinds two --clips 15 ...       # a binding study
+  scripts/evaluate_default_model.sh --remeasure --out DIR ...        # measure DIR's clips again
   /usr/bin/python3 scripts/evaluate_default_model.py --help
 
 Only the standard library is used here (measure_identity.py needs numpy and ffmpeg).
