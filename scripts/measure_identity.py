@@ -34,6 +34,7 @@ Without --audio the clip's own audio track is measured.
 """
 
 import argparse
+import functools
 import itertools
 import json
 import math
@@ -308,6 +309,7 @@ def semitones(f_gen, f_ref):
 # Timbre (mean mel-cepstrum)
 # ----------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)   # one per FFT size: built once, not once per voice
 def mel_filterbank(n_fft, sr=SAMPLE_RATE, bands=MEL_BANDS, fmin=100.0, fmax=7000.0):
     """Triangular HTK-mel filters, (bands, n_fft // 2 + 1)."""
     mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
@@ -514,9 +516,11 @@ def measure(args):
               "frames": frame_count, "audio_seconds": len(audio) / SAMPLE_RATE,
               "clip_pitch_hz": clip_f0, "clip_voiced_fraction": clip_voiced,
               "subjects": []}
+    gen_lab = {}                      # each place's mean colour, reused by the pairing below
     for i, s in enumerate(subjects):
         name = s["name"]
         gen = colour_summary(region_means[name])
+        gen_lab[name] = gen["mean_lab"]
         own = refs[name]
         others = {o: delta_e(gen["mean_lab"], refs[o]["mean_lab"]) for o in names if o != name}
         colour = {
@@ -576,12 +580,11 @@ def measure(args):
 
     # Pairing: the whole clip against every other assignment of references to places/turns.
     if turns:
-        gen_lab = [colour_summary(region_means[n])["mean_lab"] for n in names]
         def abs_st(i, j):
             v = semitones(turns[i][0], ref_pitch[names[j]][0])
             return abs(v) if v is not None else None
         costs = {
-            "colour": [[delta_e(gen_lab[i], refs[names[j]]["mean_lab"]) for j in range(len(names))]
+            "colour": [[delta_e(gen_lab[names[i]], refs[names[j]]["mean_lab"]) for j in range(len(names))]
                        for i in range(len(names))],
             "pitch": [[abs_st(i, j) for j in range(len(names))] for i in range(len(names))],
             "timbre": [[timbre_distance(gen_timbre[i], ref_timbre[names[j]]) for j in range(len(names))]
