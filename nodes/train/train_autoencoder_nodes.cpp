@@ -60,6 +60,7 @@ class TrainAutoencoderNode final : public Node {
       o.cropSize = ctx.paramInt("crop_size");
       o.cropFrames = ctx.paramInt("crop_frames");
       o.colourWeight = ctx.paramFloat("colour_weight");
+      o.motionWeight = ctx.paramFloat("motion_weight");
       std::vector<at::Tensor> clips;
       for (const auto& clip : manifest.clips) {
         if (!clip.video) continue;
@@ -105,8 +106,9 @@ class TrainAutoencoderNode final : public Node {
       stats << ", harmonic correlation " << result.harmonicCorrelation;
       metadata["presence.harmonic_correlation"] = std::to_string(result.harmonicCorrelation);
     } else {
-      stats << ", block colour error " << result.colourError;
+      stats << ", block colour error " << result.colourError << ", motion correlation " << result.motionCorrelation;
       metadata["presence.colour_error"] = std::to_string(result.colourError);
+      metadata["presence.motion_correlation"] = std::to_string(result.motionCorrelation);
     }
     metadata["presence.steps"] = std::to_string(result.step);
     std::map<std::string, at::Tensor> stored;
@@ -134,7 +136,7 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
       "train", video ? "PresenceTrainVideoVae" : "PresenceTrainAudioVae",
       std::string(video ? "Trains a Wan2.2-architecture video VAE (the small or tiny preset) on the video clips of a dataset "
                           "folder: random crops of 1 + 4k frames, L1 reconstruction plus a weighted KL term and, with "
-                          "colour_weight, an L1 term on 8×8-pixel block means. The latent mean and scale measured after "
+                          "colour_weight, an L1 term on 8×8-pixel block means, with motion_weight one on the frame-to-frame change. The latent mean and scale measured after "
                           "training are folded into the weights, so its latents have zero mean and unit variance per "
                           "channel. "
                         : "Trains an MMAudio-architecture audio VAE (the small or tiny preset) on the audio of a dataset "
@@ -160,6 +162,11 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
                                   "Weight of an L1 term on the means of 8×8-pixel blocks (the low-frequency colour of "
                                   "skin and hair), in the pixel L1's units; 0: off. The result's colour check (block "
                                   "colour error) is logged and stored either way."));
+    d.params.push_back(floatParam("motion_weight", 0.0, 0.0, 100.0,
+                                  "Weight of an L1 term on the frame-to-frame change (a mouth opening, a head "
+                                  "turning), in units of the data's mean change; 0: off (the default model's small VAE "
+                                  "gained nothing from it: docs/models/default.md). The result's motion check (motion "
+                                  "correlation) is logged and stored either way."));
   } else {
     d.params.push_back(intParam("crop_latents", 32, 1, 100000, "Crop length in latent frames (31.25 a second)."));
     d.params.push_back(floatParam("harmonic_weight", 1.0, 0.0, 100.0,

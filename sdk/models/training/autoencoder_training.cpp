@@ -18,6 +18,7 @@ using TensorMap = std::map<std::string, at::Tensor>;
 
 // Post-training measurements use a stream of their own, never a training step's.
 constexpr uint64_t kMeasureStream = 0x6D65617375ULL;
+constexpr uint64_t kMotionScaleStream = 0x6D6F74696F6EULL;
 
 double secondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -39,6 +40,7 @@ void validateOptions(const AutoencoderTrainOptions& o, const char* what) {
   if (o.klWeight < 0.0) throw core::InputError(std::string(what) + ": KL weight must not be negative");
   if (o.harmonicWeight < 0.0) throw core::InputError(std::string(what) + ": harmonic weight must not be negative");
   if (o.colourWeight < 0.0) throw core::InputError(std::string(what) + ": colour weight must not be negative");
+  if (o.motionWeight < 0.0) throw core::InputError(std::string(what) + ": motion weight must not be negative");
   if (o.colourBlock < 1) throw core::InputError(std::string(what) + ": colour block must be at least 1 pixel");
 }
 
@@ -46,6 +48,12 @@ void validateOptions(const AutoencoderTrainOptions& o, const char* what) {
 at::Tensor blockColours(const at::Tensor& frames, int64_t block) {
   const auto s = frames.sizes();
   return frames.reshape({s[0], s[1], s[2] / block, block, s[3] / block, block, s[4]}).mean({3, 5});
+}
+
+// Frame-to-frame change of frames [B, N, H, W, 3]: [B, N - 1, H, W, 3].
+at::Tensor frameSteps(const at::Tensor& frames) {
+  const int64_t n = frames.size(1);
+  return frames.narrow(1, 1, n - 1) - frames.narrow(1, 0, n - 1);
 }
 
 // Mel bins whose centre lies below `maxHz`: where the bins are narrow enough (about 37 Hz below
@@ -152,6 +160,7 @@ class AutoencoderLoop {
             {"harmonic_max_hz", options_.harmonicMaxHz},
             {"colour_weight", options_.colourWeight},
             {"colour_block", options_.colourBlock},
+            {"motion_weight", options_.motionWeight},
             {"crop_size", options_.cropSize},
             {"crop_frames", options_.cropFrames},
             {"crop_latents", options_.cropLatents},
@@ -248,6 +257,12 @@ double psnr(const at::Tensor& a, const at::Tensor& b, double peak) {
 
 }  // namespace
 
+double motionCorrelation(const at::Tensor& recon, const at::Tensor& input) {
+  if (recon.dim() != 5 || recon.sizes() != input.sizes() || recon.size(1) < 2)
+    throw core::InputError("motion correlation: needs two [B, N, H, W, 3] clips of one shape with N >= 2");
+  return pearson(frameSteps(recon), frameSteps(input));
+}
+
 AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const std::vector<at::Tensor>& clips,
                                      const AutoencoderTrainOptions& options) {
   validateOptions(options, "video VAE training");
@@ -276,6 +291,15 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
                            std::to_string(size) + "×" + std::to_string(size) + " pixels");
   const VideoCrops crops{usable, size, options.cropFrames};
   const int64_t z = config.zDim;
+  if (options.motionWeight > 0.0 && options.cropFrames < 2)
+    throw core::InputError("video VAE training: a motion weight needs crops of at least 2 frames");
+  // The data's mean frame-to-frame change in target units (-1..1), from crops of a stream of
+  // their own, so the motion term's weight means the same on any footage.
+  double motionScale = 1.0;
+  if (options.motionWeight > 0.0) {
+    std::mt19937_64 rng(runtime::deriveSeed(options.seed, kMotionScaleStream));
+    motionScale = std::max(frameSteps(crops.draw(rng, 64) * 2.0).abs().mean().item<double>(), 1e-6);
+  }
 
   AutoencoderLoop loop("video_vae:" + config.name, video::WanVideoVae::randomStateDict(config, options.seed), options);
   AutoencoderTrainResult result = loop.run([&](int64_t step) {
@@ -291,6 +315,8 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
     if (options.colourWeight > 0.0)
       value = value + options.colourWeight *
                           (blockColours(recon, options.colourBlock) - blockColours(target, options.colourBlock)).abs().mean();
+    if (options.motionWeight > 0.0)
+      value = value + options.motionWeight / motionScale * (frameSteps(recon) - frameSteps(target)).abs().mean();
     return value;
   });
 
@@ -305,6 +331,7 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
   result.psnr = psnr((recon + 1.0) * 0.5, x, 1.0);
   result.colourError =
       (blockColours((recon + 1.0) * 0.5, options.colourBlock) - blockColours(x, options.colourBlock)).abs().mean().item<double>();
+  if (x.size(1) > 1) result.motionCorrelation = motionCorrelation(recon, x * 2.0 - 1.0);
   for (int64_t c = 0; c < z; ++c) {
     result.latentMean.push_back(mean[c].item<double>());
     result.latentStd.push_back(stdev[c].item<double>());

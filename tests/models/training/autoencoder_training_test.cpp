@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "presence/core/error.hpp"
 #include "presence/models/audio/mmaudio_vae.hpp"
@@ -151,6 +152,13 @@ TEST(VideoVaeTraining, RefusesUnusableInput) {
   o.colourWeight = -1.0;
   EXPECT_THROW(trainVideoVae(config, movingSquares(1), o), core::InputError);
   o = videoOptions(1);
+  o.motionWeight = -1.0;
+  EXPECT_THROW(trainVideoVae(config, movingSquares(1), o), core::InputError);
+  o = videoOptions(1);
+  o.motionWeight = 1.0;
+  o.cropFrames = 1;  // no frame-to-frame change to compare
+  EXPECT_THROW(trainVideoVae(config, movingSquares(1), o), core::InputError);
+  o = videoOptions(1);
   o.colourBlock = 3;  // 16-pixel crops do not split into 3-pixel blocks
   EXPECT_THROW(trainVideoVae(config, movingSquares(1), o), core::InputError);
   o = videoOptions(1);
@@ -163,26 +171,56 @@ TEST(VideoVaeTraining, RefusesUnusableInput) {
   }
 }
 
+// An optional video loss term set by `setWeight`: on the first step (same weights, crops and
+// noise) it raises the tiny VAE's loss by an amount proportional to its weight.
+void expectAddedInProportion(const std::function<void(AutoencoderTrainOptions&, double)>& setWeight) {
+  const auto config = video::videoVaePreset("tiny");
+  const auto clips = movingSquares(4);
+  auto firstStepLoss = [&](double weight) {
+    auto o = videoOptions(1);
+    setWeight(o, weight);
+    return trainVideoVae(config, clips, o).history.at(0).trainLoss;
+  };
+  const double plain = firstStepLoss(0.0), one = firstStepLoss(1.0), three = firstStepLoss(3.0);
+  EXPECT_GT(one - plain, 1e-3);
+  EXPECT_NEAR(three - plain, 3.0 * (one - plain), 1e-3 * (one - plain) + 1e-5);
+}
+
 // The colour term is an added, weighted L1 on 8×8 block means: on the first step (same weights,
 // crops and noise) it raises the loss by an amount proportional to its weight. And the colour
 // check tracks reconstruction quality: it falls as the VAE trains.
 TEST(VideoVaeTraining, ColourTermAndColourCheck) {
   const auto config = video::videoVaePreset("tiny");
   const auto clips = movingSquares(4);
-  auto firstStepLoss = [&](double weight) {
-    auto o = videoOptions(1);
-    o.colourWeight = weight;
-    return trainVideoVae(config, clips, o).history.at(0).trainLoss;
-  };
-  const double plain = firstStepLoss(0.0), one = firstStepLoss(1.0), three = firstStepLoss(3.0);
-  EXPECT_GT(one - plain, 1e-3);
-  EXPECT_NEAR(three - plain, 3.0 * (one - plain), 1e-4);
+  expectAddedInProportion([](AutoencoderTrainOptions& o, double w) { o.colourWeight = w; });
 
   const auto early = trainVideoVae(config, clips, videoOptions(5));
   const auto later = trainVideoVae(config, clips, videoOptions(80));
   EXPECT_GT(later.colourError, 0.0);
   EXPECT_LT(later.colourError, 0.8 * early.colourError)
       << "after 5 steps " << early.colourError << ", after 80 " << later.colourError;
+}
+
+// The motion term is an added, weighted L1 on the frame-to-frame change: on the first step (same
+// weights, crops and noise) it raises the loss in proportion to its weight.
+TEST(VideoVaeTraining, MotionTermIsWeighted) {
+  expectAddedInProportion([](AutoencoderTrainOptions& o, double w) { o.motionWeight = w; });
+}
+
+// The motion check compares frame-to-frame changes, not frames: the clip itself scores 1, a copy
+// in another colour cast still 1, the clip held at its first frame 0, every change reversed -1; a
+// trained VAE's result carries it.
+TEST(VideoVaeTraining, MotionCheck) {
+  const at::Tensor clip = at::stack(movingSquares(2));  // [2, 9, 32, 32, 3]
+  EXPECT_NEAR(motionCorrelation(clip, clip), 1.0, 1e-9);
+  EXPECT_NEAR(motionCorrelation(clip * 0.5 + 0.2, clip), 1.0, 1e-9);
+  const at::Tensor still = clip.narrow(1, 0, 1).expand_as(clip).contiguous();
+  EXPECT_EQ(motionCorrelation(still, clip), 0.0);
+  EXPECT_NEAR(motionCorrelation(2.0 * still - clip, clip), -1.0, 1e-9);  // every change undone
+  EXPECT_THROW(motionCorrelation(clip.narrow(1, 0, 1), clip.narrow(1, 0, 1)), core::InputError);
+  const auto result = trainVideoVae(video::videoVaePreset("tiny"), movingSquares(2), videoOptions(2));
+  EXPECT_TRUE(std::isfinite(result.motionCorrelation));
+  EXPECT_NE(result.motionCorrelation, 0.0);
 }
 
 TEST(AudioVaeTraining, LossFallsAndTheWeightsLoad) {

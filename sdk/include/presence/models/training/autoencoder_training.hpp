@@ -54,6 +54,10 @@ struct AutoencoderTrainOptions {
   /// weighs no more than any detail. 0: off.
   double colourWeight = 0.0;
   int64_t colourBlock = 8;
+  /// Video: weight of an L1 term on the frame-to-frame change, in units of the data's mean change.
+  /// What moves — a mouth opening, a head turning — is a small share of the pixels, and a latent
+  /// frame spans four frames, so the pixel L1 lets the decoder hold a mouth still. 0: off.
+  double motionWeight = 0.0;
   std::filesystem::path checkpointDir;  ///< empty: no checkpoints, no resume
   int64_t checkpointEvery = 0;          ///< steps; 0: only at the end (when a folder is set)
   /// Per completed step; returning true cancels before the next step.
@@ -81,8 +85,17 @@ struct AutoencoderTrainResult {
   /// Video: the colour check on the same crops — mean absolute difference of the
   /// colourBlock-pixel block means between reconstruction and input, in 0..1 RGB units.
   double colourError = 0.0;
+  /// Video: the motion check on the same crops — Pearson correlation of the reconstruction's
+  /// frame-to-frame change with the input's (1: everything moves as it did; a clip held still
+  /// between latent frames scores near 0).
+  double motionCorrelation = 0.0;
   std::vector<double> latentMean, latentStd;
 };
+
+/// The motion check: Pearson correlation of the frame-to-frame change of `recon` with that of
+/// `input` (both [B, N, H, W, 3], N >= 2, in the same units). 1: everything changes as it did; a
+/// reconstruction that holds still gives 0, one that moves backwards -1.
+double motionCorrelation(const at::Tensor& recon, const at::Tensor& input);
 
 /// Trains a video VAE on clips `[N, H, W, 3]` in 0..1 (N >= cropFrames, H and W >= cropSize).
 /// Starts from random weights (seed) or the newest checkpoint in options.checkpointDir.
