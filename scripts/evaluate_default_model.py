@@ -51,10 +51,10 @@ MEASURE = os.path.join(ROOT, "scripts", "measure_identity.py")
 RECIPE = os.path.join(ROOT, "samples", "graphs", "train_default_model.json")
 
 
-def recipe_world():
+def recipe_world(recipe=RECIPE):
     """The training world's synth_dataset settings, read from the recipe graph (the "seen" world
     is that world; the "unseen" one changes only the seed, so it has new identities)."""
-    with open(RECIPE, encoding="utf-8") as f:
+    with open(recipe, encoding="utf-8") as f:
         params = dict(json.load(f)["nodes"]["world"]["params"])
     seed = params.pop("seed")
     params.pop("folder", None)
@@ -673,8 +673,18 @@ def main(argv=None):
     ap.add_argument("--contact-sheet-only", action="store_true",
                     help="only rebuild contact_sheet.png / .md from an existing --out folder "
                          "(no generation, no measuring, no presence binary needed)")
+    ap.add_argument("--recipe", default=RECIPE,
+                    help="training graph whose 'world' node gives the worlds' settings: the seen "
+                         "world is its world, the unseen one the same settings with seed 99 "
+                         "(default: the shipped recipe)")
     args = ap.parse_args(argv)
     GEN["views"] = args.views
+    global WORLD_SETTINGS, SEEN_SEED, WORLDS
+    try:
+        WORLD_SETTINGS, SEEN_SEED = recipe_world(args.recipe)
+    except (OSError, KeyError, json.JSONDecodeError) as e:
+        ap.error(f"--recipe {args.recipe}: no readable 'world' node ({e})")
+    WORLDS = [("seen", SEEN_SEED), ("unseen", 99)]
     if args.contact_sheet_only:
         return contact_sheet_only(os.path.abspath(args.out))
     if args.clips < 1:

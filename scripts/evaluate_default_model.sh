@@ -19,6 +19,8 @@
 #                 three-view grid, identity_encode min_views 3) or all (every view packed into a grid)
 #   --contact-sheet-only  only rebuild <out>/contact_sheet.png/.md from an existing --out folder
 #   --round-trip-only     measure the dataset's clips and their VAE round trip, without generating
+#   --recipe GRAPH        training graph whose 'world' node sets the worlds (default: the shipped
+#                         samples/graphs/train_default_model.json)
 #
 # Environment: PRESENCE = the presence binary (default build/release/bin/presence),
 #              PYTHON = the interpreter (default /usr/bin/python3; it needs numpy).
