@@ -18,6 +18,7 @@ using TensorMap = std::map<std::string, at::Tensor>;
 
 // Post-training measurements use a stream of their own, never a training step's.
 constexpr uint64_t kMeasureStream = 0x6D65617375ULL;
+// The motion term's data scale is drawn from one of its own too.
 constexpr uint64_t kMotionScaleStream = 0x6D6F74696F6EULL;
 
 double secondsSince(std::chrono::steady_clock::time_point t) {
