@@ -679,14 +679,17 @@ def main(argv=None):
                          "(default: the shipped recipe)")
     args = ap.parse_args(argv)
     GEN["views"] = args.views
+    if args.contact_sheet_only:
+        return contact_sheet_only(os.path.abspath(args.out))
     global WORLD_SETTINGS, SEEN_SEED, WORLDS
     try:
         WORLD_SETTINGS, SEEN_SEED = recipe_world(args.recipe)
-    except (OSError, KeyError, json.JSONDecodeError) as e:
-        ap.error(f"--recipe {args.recipe}: no readable 'world' node ({e})")
-    WORLDS = [("seen", SEEN_SEED), ("unseen", 99)]
-    if args.contact_sheet_only:
-        return contact_sheet_only(os.path.abspath(args.out))
+    except (OSError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        ap.error(f"--recipe {args.recipe}: no readable 'world' node ({e!r})")
+    if SEEN_SEED == WORLDS[1][1]:
+        ap.error(f"--recipe {args.recipe}: its world's seed {SEEN_SEED} is the unseen world's; "
+                 "the two worlds would be the same")
+    WORLDS = [("seen", SEEN_SEED), WORLDS[1]]
     if args.clips < 1:
         ap.error("--clips must be at least 1")
     try:
@@ -723,6 +726,7 @@ def main(argv=None):
     t_start = time.time()
     summary = {"model_params": model_params, "clips_per_kind": args.clips, "kinds": args.kinds,
                "generation": GEN,
+               "recipe": os.path.abspath(args.recipe), "world_seeds": dict(WORLDS),
                "world_settings": WORLD_SETTINGS, "worlds": [], "clips": [], "aggregate": {},
                "presence": binary}
     try:

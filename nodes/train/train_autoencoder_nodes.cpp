@@ -1,5 +1,6 @@
 // presence.train_video_vae / presence.train_audio_vae: train the small VAEs of a built-in model on
 // a dataset folder (the paper reuses frozen public VAEs; a model trained from nothing needs its own).
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -61,6 +62,8 @@ class TrainAutoencoderNode final : public Node {
       o.cropFrames = ctx.paramInt("crop_frames");
       o.colourWeight = ctx.paramFloat("colour_weight");
       o.motionWeight = ctx.paramFloat("motion_weight");
+      if (o.motionWeight > 0.0 && o.cropFrames < 2)
+        ctx.fail("motion_weight", "needs crop_frames of at least 5 (a 1-frame crop has no frame-to-frame change)");
       std::vector<at::Tensor> clips;
       for (const auto& clip : manifest.clips) {
         if (!clip.video) continue;
@@ -106,9 +109,12 @@ class TrainAutoencoderNode final : public Node {
       stats << ", harmonic correlation " << result.harmonicCorrelation;
       metadata["presence.harmonic_correlation"] = std::to_string(result.harmonicCorrelation);
     } else {
-      stats << ", block colour error " << result.colourError << ", motion correlation " << result.motionCorrelation;
+      stats << ", block colour error " << result.colourError;
       metadata["presence.colour_error"] = std::to_string(result.colourError);
-      metadata["presence.motion_correlation"] = std::to_string(result.motionCorrelation);
+      if (!std::isnan(result.motionCorrelation)) {
+        stats << ", motion correlation " << result.motionCorrelation;
+        metadata["presence.motion_correlation"] = std::to_string(result.motionCorrelation);
+      }
     }
     metadata["presence.steps"] = std::to_string(result.step);
     std::map<std::string, at::Tensor> stored;

@@ -253,6 +253,13 @@ TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {
   EXPECT_EQ(msg.rfind("crop_size: ", 0), 0u) << msg;
   EXPECT_FALSE(fs::exists(out.path() / "models/video_vae.safetensors"));
 
+  FakeContext still = context("presence.train_video_vae");  // a motion term on 1-frame crops
+  still.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 1).set("crop_size", 32);
+  still.set("crop_frames", 1).set("motion_weight", 1.0);
+  const std::string motionMsg = failure("presence.train_video_vae", still);
+  EXPECT_EQ(motionMsg.rfind("motion_weight: ", 0), 0u) << motionMsg;
+  EXPECT_NE(motionMsg.find("crop_frames"), std::string::npos) << motionMsg;
+
   FakeContext tok = context("presence.train_tokenizer");
   tok.set("folder", (root_ / "nothing-here").string());
   EXPECT_EQ(failure("presence.train_tokenizer", tok).rfind("folder: ", 0), 0u);

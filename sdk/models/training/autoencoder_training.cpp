@@ -51,6 +51,12 @@ at::Tensor blockColours(const at::Tensor& frames, int64_t block) {
   return frames.reshape({s[0], s[1], s[2] / block, block, s[3] / block, block, s[4]}).mean({3, 5});
 }
 
+std::string shapeText(const at::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+
 // Frame-to-frame change of frames [B, N, H, W, 3]: [B, N - 1, H, W, 3].
 at::Tensor frameSteps(const at::Tensor& frames) {
   const int64_t n = frames.size(1);
@@ -260,7 +266,8 @@ double psnr(const at::Tensor& a, const at::Tensor& b, double peak) {
 
 double motionCorrelation(const at::Tensor& recon, const at::Tensor& input) {
   if (recon.dim() != 5 || recon.sizes() != input.sizes() || recon.size(1) < 2)
-    throw core::InputError("motion correlation: needs two [B, N, H, W, 3] clips of one shape with N >= 2");
+    throw core::InputError("motion correlation: needs two [B, N, H, W, 3] clips of one shape with N >= 2, got " +
+                           shapeText(recon) + " and " + shapeText(input));
   return pearson(frameSteps(recon), frameSteps(input));
 }
 
@@ -299,7 +306,11 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
   double motionScale = 1.0;
   if (options.motionWeight > 0.0) {
     std::mt19937_64 rng(runtime::deriveSeed(options.seed, kMotionScaleStream));
-    motionScale = std::max(frameSteps(crops.draw(rng, 64) * 2.0).abs().mean().item<double>(), 1e-6);
+    motionScale = frameSteps(crops.draw(rng, 64) * 2.0).abs().mean().item<double>();
+    // Still footage would multiply the term by ~1/0 and blow the training up without saying why.
+    if (motionScale < 1e-4)
+      throw core::InputError("video VAE training: a motion weight needs footage that moves; the crops' mean "
+                             "frame-to-frame change is " + std::to_string(motionScale) + " (in -1..1 units)");
   }
 
   AutoencoderLoop loop("video_vae:" + config.name, video::WanVideoVae::randomStateDict(config, options.seed), options);

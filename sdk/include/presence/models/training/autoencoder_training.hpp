@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -86,9 +87,9 @@ struct AutoencoderTrainResult {
   /// colourBlock-pixel block means between reconstruction and input, in 0..1 RGB units.
   double colourError = 0.0;
   /// Video: the motion check on the same crops — Pearson correlation of the reconstruction's
-  /// frame-to-frame change with the input's (1: everything moves as it did; a clip held still
-  /// between latent frames scores near 0).
-  double motionCorrelation = 0.0;
+  /// frame-to-frame change with the input's (1: everything moves as it did; a reconstruction that
+  /// holds still, or whose changes are its own flicker, scores 0). NaN for 1-frame crops.
+  double motionCorrelation = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> latentMean, latentStd;
 };
 
