@@ -142,9 +142,9 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
       "train", video ? "PresenceTrainVideoVae" : "PresenceTrainAudioVae",
       std::string(video ? "Trains a Wan2.2-architecture video VAE (the small or tiny preset) on the video clips of a dataset "
                           "folder: random crops of 1 + 4k frames, L1 reconstruction plus a weighted KL term and, with "
-                          "colour_weight, an L1 term on 8×8-pixel block means, with motion_weight one on the frame-to-frame change. The latent mean and scale measured after "
-                          "training are folded into the weights, so its latents have zero mean and unit variance per "
-                          "channel. "
+                          "colour_weight, an L1 term on 8×8-pixel block means, with motion_weight one on the "
+                          "frame-to-frame change. The latent mean and scale measured after training are folded into "
+                          "the weights, so its latents have zero mean and unit variance per channel. "
                         : "Trains an MMAudio-architecture audio VAE (the small or tiny preset) on the audio of a dataset "
                           "folder: random log-mel crops, L1 reconstruction in units of the data's per-bin spread plus a "
                           "weighted KL term and, with harmonic_weight, an L1 term on the harmonic ripple below 1.5 kHz "
