@@ -271,6 +271,46 @@ double motionCorrelation(const at::Tensor& recon, const at::Tensor& input) {
   return pearson(frameSteps(recon), frameSteps(input));
 }
 
+VideoClipCheck videoClipCheck(VideoVae& vae, const std::vector<at::Tensor>& clips, int64_t maxClips, int64_t maxFrames) {
+  const int64_t s = vae.spatialCompression(), tc = vae.temporalCompression();
+  if (maxClips < 1 || maxFrames < 1 + tc)
+    throw core::InputError("clip check: needs at least one clip of at least " + std::to_string(1 + tc) + " frames");
+  // The longest 1 + k·tc count every chosen clip has, so the clips stack into one batch.
+  std::vector<at::Tensor> chosen;
+  int64_t frames = maxFrames, height = 0, width = 0;
+  for (const auto& c : clips) {
+    if (static_cast<int64_t>(chosen.size()) == maxClips) break;
+    if (c.dim() != 4 || c.size(3) != 3 || c.size(0) < 1 + tc || c.size(1) < s || c.size(2) < s) continue;
+    if (!chosen.empty() && (c.size(1) / s * s != height || c.size(2) / s * s != width)) continue;
+    height = c.size(1) / s * s;
+    width = c.size(2) / s * s;
+    frames = std::min(frames, c.size(0));
+    chosen.push_back(c);
+  }
+  if (chosen.empty())
+    throw core::InputError("clip check: no clip has " + std::to_string(1 + tc) + " frames of at least " +
+                           std::to_string(s) + "×" + std::to_string(s) + " pixels");
+  frames = 1 + (frames - 1) / tc * tc;
+  std::vector<at::Tensor> centred;
+  for (const auto& c : chosen)
+    centred.push_back(c.narrow(0, 0, frames)
+                          .narrow(1, (c.size(1) - height) / 2, height)
+                          .narrow(2, (c.size(2) - width) / 2, width)
+                          .to(at::kFloat));
+  const at::Tensor input = at::stack(centred);
+  at::Tensor recon;
+  {
+    at::NoGradGuard noGrad;
+    recon = vae.decode(vae.encode(input)).to(at::kFloat);
+  }
+  VideoClipCheck check;
+  check.psnr = psnr(recon, input, 1.0);
+  check.motionCorrelation = motionCorrelation(recon, input);
+  check.clips = static_cast<int64_t>(chosen.size());
+  check.frames = frames;
+  return check;
+}
+
 AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const std::vector<at::Tensor>& clips,
                                      const AutoencoderTrainOptions& options) {
   validateOptions(options, "video VAE training");
@@ -350,6 +390,13 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
   }
   for (const auto& [name, t] : loop.parameters()) result.stateDict[name] = t.detach().clone();
   foldVideoLatentStatistics(result.stateDict, mean, stdev);
+  // The clip check of what was trained, through the inference path (chunked).
+  video::WanVideoVae trained(config, result.stateDict);
+  try {
+    result.clipCheck = videoClipCheck(trained, usable);
+  } catch (const core::InputError&) {
+    // Clips too short for a chunk after the first (1-frame training data): nothing to check.
+  }
   return result;
 }
 

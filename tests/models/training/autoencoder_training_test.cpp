@@ -242,6 +242,74 @@ TEST(VideoVaeTraining, MotionCheck) {
   EXPECT_TRUE(std::isnan(trainVideoVae(video::videoVaePreset("tiny"), movingSquares(2), oneFrame).motionCorrelation));
 }
 
+// A stand-in VAE for the clip check: decoding gives back the frames last encoded, exactly or with
+// every frame after the first chunk (1 + 4) held at the last frame of that chunk.
+class ReplayVae : public VideoVae {
+ public:
+  explicit ReplayVae(bool holdAfterFirstChunk) : hold_(holdAfterFirstChunk) {}
+  int64_t latentChannels() const override { return 1; }
+  int64_t temporalCompression() const override { return 4; }
+  int64_t spatialCompression() const override { return 16; }
+  at::Tensor encode(const at::Tensor& frames) override {
+    seen = frames.clone();
+    return at::zeros({frames.size(0), 1, latentFrames(frames.size(1)), frames.size(2) / 16, frames.size(3) / 16});
+  }
+  at::Tensor decode(const at::Tensor&) override {
+    at::Tensor out = seen.clone();
+    if (hold_ && out.size(1) > 5)
+      out.narrow(1, 5, out.size(1) - 5).copy_(out.narrow(1, 4, 1).expand({-1, out.size(1) - 5, -1, -1, -1}));
+    return out;
+  }
+  at::Tensor seen;
+
+ private:
+  bool hold_;
+};
+
+// The clip check encodes whole frames (the largest centred multiple of the spatial compression) of
+// up to maxFrames frames cut to 1 + 4k, and scores what decoding gives back; a trained VAE's result
+// carries it, measured through the chunked inference path.
+TEST(VideoVaeTraining, ClipCheck) {
+  std::vector<at::Tensor> clips;
+  for (int c = 0; c < 3; ++c) clips.push_back(at::rand({11, 40, 36, 3}, at::TensorOptions().dtype(at::kFloat)));
+  ReplayVae exact(false);
+  const VideoClipCheck perfect = videoClipCheck(exact, clips, 2, 17);
+  EXPECT_EQ(perfect.clips, 2);
+  EXPECT_EQ(perfect.frames, 9);
+  ASSERT_TRUE(exact.seen.defined());
+  EXPECT_EQ(exact.seen.sizes(), (std::vector<int64_t>{2, 9, 32, 32, 3}));
+  EXPECT_TRUE(at::equal(exact.seen[1], clips[1].narrow(0, 0, 9).narrow(1, 4, 32).narrow(2, 2, 32)));
+  EXPECT_GT(perfect.psnr, 100.0);
+  EXPECT_NEAR(perfect.motionCorrelation, 1.0, 1e-9);
+  EXPECT_EQ(videoClipCheck(exact, clips, 4, 8).frames, 5);
+
+  ReplayVae held(true);
+  const VideoClipCheck frozen = videoClipCheck(held, clips, 3, 17);
+  const at::Tensor input = held.seen, recon = held.decode(at::Tensor());
+  EXPECT_NEAR(frozen.psnr, 10.0 * std::log10(1.0 / (recon - input).pow(2).mean().item<double>()), 1e-6);
+  EXPECT_LT(frozen.motionCorrelation, 0.9);
+  EXPECT_GT(frozen.motionCorrelation, 0.0);
+
+  EXPECT_THROW(videoClipCheck(exact, {at::rand({4, 32, 32, 3})}), core::InputError);   // under 1 + 4 frames
+  EXPECT_THROW(videoClipCheck(exact, {at::rand({9, 12, 32, 3})}), core::InputError);   // under one block
+  EXPECT_THROW(videoClipCheck(exact, clips, 0), core::InputError);
+
+  const auto config = video::videoVaePreset("tiny");
+  const auto result = trainVideoVae(config, movingSquares(2), videoOptions(2));
+  ASSERT_TRUE(result.clipCheck.has_value());
+  EXPECT_EQ(result.clipCheck->clips, 2);
+  EXPECT_EQ(result.clipCheck->frames, 9);
+  video::WanVideoVae trained(config, result.stateDict);
+  const at::Tensor frames = at::stack(movingSquares(2));
+  const at::Tensor decoded = trained.decode(trained.encode(frames));
+  EXPECT_NEAR(result.clipCheck->psnr, 10.0 * std::log10(1.0 / (decoded - frames).pow(2).mean().item<double>()), 1e-4);
+  auto oneFrame = videoOptions(2);
+  oneFrame.cropFrames = 1;
+  std::vector<at::Tensor> stills;
+  for (const auto& c : movingSquares(2)) stills.push_back(c.narrow(0, 0, 1));
+  EXPECT_FALSE(trainVideoVae(config, stills, oneFrame).clipCheck.has_value());
+}
+
 TEST(AudioVaeTraining, LossFallsAndTheWeightsLoad) {
   const auto config = audio::audioVaePreset("tiny");
   AutoencoderTrainOptions o = audioOptions(40, 3);

@@ -18,6 +18,7 @@
 
 #include "presence/core/cancel_token.hpp"
 #include "presence/models/audio/vae_config.hpp"
+#include "presence/models/interfaces/video_vae.hpp"
 #include "presence/models/training/adamw.hpp"
 #include "presence/models/training/loss_curve.hpp"
 #include "presence/models/video/video_vae_config.hpp"
@@ -66,6 +67,13 @@ struct AutoencoderTrainOptions {
   const core::CancelToken* cancel = nullptr;
 };
 
+/// What videoClipCheck measures.
+struct VideoClipCheck {
+  double psnr = 0.0;               ///< over every frame, pixels in 0..1
+  double motionCorrelation = 0.0;  ///< as motionCorrelation(), over the same frames
+  int64_t clips = 0, frames = 0;   ///< clips used; frames per clip
+};
+
 struct AutoencoderTrainResult {
   /// The trained weights in the public names, ready for the VAE's constructor. The video VAE's
   /// latent normalisation is folded into conv1/conv2 so its latents have zero mean and unit
@@ -90,6 +98,9 @@ struct AutoencoderTrainResult {
   /// frame-to-frame change with the input's (1: everything moves as it did; a reconstruction that
   /// holds still, or whose changes are its own flicker, scores 0). NaN for 1-frame crops.
   double motionCorrelation = std::numeric_limits<double>::quiet_NaN();
+  /// Video: the clip check (videoClipCheck) of the trained weights on the first training clips;
+  /// empty when no clip is long enough for it.
+  std::optional<VideoClipCheck> clipCheck;
   std::vector<double> latentMean, latentStd;
 };
 
@@ -97,6 +108,17 @@ struct AutoencoderTrainResult {
 /// `input` (both [B, N, H, W, 3], N >= 2, in the same units). 1: everything changes as it did; a
 /// reconstruction that holds still gives 0, one that moves backwards -1.
 double motionCorrelation(const at::Tensor& recon, const at::Tensor& input);
+
+/// The clip check: what generation gets from a video VAE. The crop checks see what training saw
+/// (crops of 1 + 4k frames, decoded whole); generation decodes long clips chunk by chunk, where
+/// every chunk after the second starts from the causal state the chunks before it left — a state
+/// that training on 5-frame crops never reaches (docs/models/default.md). This encodes and decodes
+/// whole frames (the largest centred region whose sides the VAE accepts) of up to `maxFrames`
+/// frames (cut to 1 + 4k) of the first `maxClips` clips, chunked as in generation.
+/// Throws core::InputError when no clip has 1 + temporal compression frames of at least one
+/// spatial-compression block.
+VideoClipCheck videoClipCheck(VideoVae& vae, const std::vector<at::Tensor>& clips, int64_t maxClips = 4,
+                              int64_t maxFrames = 17);
 
 /// Trains a video VAE on clips `[N, H, W, 3]` in 0..1 (N >= cropFrames, H and W >= cropSize).
 /// Starts from random weights (seed) or the newest checkpoint in options.checkpointDir.
