@@ -77,6 +77,13 @@ class TrainAutoencoderNode final : public Node {
       }
       if (clips.empty()) throw InputError("dataset " + manifest.root.string() + " has no video clips to train a video VAE on");
       const auto config = media::blameParam(ctx, "preset", [&] { return models::video::videoVaePreset(preset); });
+      // Two chunks after the first frame: the first crop length whose last chunk starts from the
+      // state every later chunk of a long clip starts from.
+      const int64_t steadyFrames = 1 + 2 * config.temporalCompression();
+      if (o.cropFrames > 1 && o.cropFrames < steadyFrames)
+        ctx.log(LogLevel::Warning, "crop_frames " + std::to_string(o.cropFrames) +
+                                       ": crops this short never train the state later chunks decode from; the "
+                                       "clip check will show it (take " + std::to_string(steadyFrames) + " or more)");
       result = media::blameParam(ctx, "crop_size", [&] { return tr::trainVideoVae(config, clips, o); });
       metadata["presence.frames_seen"] = std::to_string(result.step * o.batchSize * o.cropFrames);
     } else {
@@ -114,6 +121,13 @@ class TrainAutoencoderNode final : public Node {
       if (!std::isnan(result.motionCorrelation)) {
         stats << ", motion correlation " << result.motionCorrelation;
         metadata["presence.motion_correlation"] = std::to_string(result.motionCorrelation);
+      }
+      if (result.clipCheck) {
+        const auto& c = *result.clipCheck;
+        stats << "; whole clips as generation decodes them (" << c.clips << " × " << c.frames
+              << " frames): PSNR " << c.psnr << " dB, motion correlation " << c.motionCorrelation;
+        metadata["presence.clip_psnr_db"] = std::to_string(c.psnr);
+        metadata["presence.clip_motion_correlation"] = std::to_string(c.motionCorrelation);
       }
     }
     metadata["presence.steps"] = std::to_string(result.step);
@@ -163,7 +177,12 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
   d.params.back().widget = "seed";
   if (video) {
     d.params.push_back(intParam("crop_size", 64, 0, 4096, "Crop side in pixels (a multiple of 16 for small); 0: whole frames."));
-    d.params.push_back(intParam("crop_frames", 5, 1, 1024, "Frames per crop (1 + 4k)."));
+    d.params.push_back(intParam("crop_frames", 9, 1, 1024,
+                                "Frames per crop (1 + 4k). Generation decodes a clip chunk by chunk, each from "
+                                "the state the chunks before it left; crops of 9 frames or more train that state, "
+                                "5-frame crops never reach it and blur every frame after the fifth "
+                                "(docs/models/default.md). The result's clip check (whole clips, decoded as "
+                                "generation does) is logged and stored either way."));
     d.params.push_back(floatParam("colour_weight", 0.0, 0.0, 100.0,
                                   "Weight of an L1 term on the means of 8×8-pixel blocks (the low-frequency colour of "
                                   "skin and hair), in the pixel L1's units; 0: off. The result's colour check (block "

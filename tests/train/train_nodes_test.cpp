@@ -15,6 +15,7 @@
 #include "presence/core/registry.hpp"
 #include "presence/data/dataset.hpp"
 #include "presence/models/generation/payloads.hpp"
+#include "presence/runtime/safetensors.hpp"
 #include "synth_dataset.hpp"
 #include "test_util.hpp"
 #include "train_nodes.hpp"
@@ -220,6 +221,23 @@ TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
   EXPECT_EQ(videoFile, (out.path() / "m/video_vae.safetensors").string());
   EXPECT_TRUE(fs::exists(out.path() / "m/video_vae_checkpoints/loss_curve.csv"));
   EXPECT_EQ(lines(out.path() / "m/video_vae_checkpoints/loss_curve.csv"), 3);
+  // The clip check (whole clips decoded as generation does) is stored with the weights and logged.
+  const auto stored = runtime::SafetensorsFile::open(videoFile)->metadata();
+  ASSERT_TRUE(stored.count("presence.clip_psnr_db")) << "no clip check stored";
+  EXPECT_GT(std::stod(stored.at("presence.clip_psnr_db")), 0.0);
+  EXPECT_TRUE(stored.count("presence.clip_motion_correlation"));
+  bool logged = false, warned = false;
+  for (const auto& l : video.logs) logged = logged || l.find("whole clips as generation decodes them") != std::string::npos;
+  for (const auto& l : video.logs) warned = warned || l.find("crop_frames") != std::string::npos;
+  EXPECT_TRUE(logged);
+  EXPECT_FALSE(warned) << "the default crop length trains the steady chunk state";
+  FakeContext shortCrops = context("presence.train_video_vae");  // 5-frame crops: warned
+  shortCrops.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 1).set("crop_size", 32);
+  shortCrops.set("filename_prefix", "m/video_vae_short").set("batch_size", 2).set("crop_frames", 5);
+  run("presence.train_video_vae", shortCrops);
+  warned = false;
+  for (const auto& l : shortCrops.logs) warned = warned || l.rfind("crop_frames 5: ", 0) == 0;
+  EXPECT_TRUE(warned);
 
   FakeContext audio = context("presence.train_audio_vae");
   audio.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 2).set("crop_latents", 8);
