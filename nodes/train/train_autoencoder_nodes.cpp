@@ -64,6 +64,18 @@ class TrainAutoencoderNode final : public Node {
       o.motionWeight = ctx.paramFloat("motion_weight");
       if (o.motionWeight > 0.0 && o.cropFrames < 2)
         ctx.fail("motion_weight", "needs crop_frames of at least 5 (a 1-frame crop has no frame-to-frame change)");
+      const auto config = media::blameParam(ctx, "preset", [&] { return models::video::videoVaePreset(preset); });
+      const int64_t tc = config.temporalCompression();
+      if (o.cropFrames < 1 || (o.cropFrames - 1) % tc != 0)
+        ctx.fail("crop_frames", std::to_string(o.cropFrames) + " is not 1 + k·" + std::to_string(tc) +
+                                    " (the VAE keeps the first frame and compresses the rest by " + std::to_string(tc) + ")");
+      // Two chunks after the first frame: the first crop length whose last chunk starts from the
+      // state every later chunk of a long clip starts from.
+      const int64_t steadyFrames = 1 + 2 * tc;
+      if (o.cropFrames > 1 && o.cropFrames < steadyFrames)
+        ctx.log(LogLevel::Warning, "crop_frames " + std::to_string(o.cropFrames) +
+                                       ": crops this short never train the state later chunks decode from; the "
+                                       "clip check will show it (take " + std::to_string(steadyFrames) + " or more)");
       std::vector<at::Tensor> clips;
       for (const auto& clip : manifest.clips) {
         if (!clip.video) continue;
@@ -76,14 +88,6 @@ class TrainAutoencoderNode final : public Node {
         clips.push_back(t);
       }
       if (clips.empty()) throw InputError("dataset " + manifest.root.string() + " has no video clips to train a video VAE on");
-      const auto config = media::blameParam(ctx, "preset", [&] { return models::video::videoVaePreset(preset); });
-      // Two chunks after the first frame: the first crop length whose last chunk starts from the
-      // state every later chunk of a long clip starts from.
-      const int64_t steadyFrames = 1 + 2 * config.temporalCompression();
-      if (o.cropFrames > 1 && o.cropFrames < steadyFrames)
-        ctx.log(LogLevel::Warning, "crop_frames " + std::to_string(o.cropFrames) +
-                                       ": crops this short never train the state later chunks decode from; the "
-                                       "clip check will show it (take " + std::to_string(steadyFrames) + " or more)");
       result = media::blameParam(ctx, "crop_size", [&] { return tr::trainVideoVae(config, clips, o); });
       metadata["presence.frames_seen"] = std::to_string(result.step * o.batchSize * o.cropFrames);
     } else {

@@ -278,6 +278,12 @@ TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {
   EXPECT_EQ(motionMsg.rfind("motion_weight: ", 0), 0u) << motionMsg;
   EXPECT_NE(motionMsg.find("crop_frames"), std::string::npos) << motionMsg;
 
+  FakeContext odd = context("presence.train_video_vae");  // not 1 + 4k frames
+  odd.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 1).set("crop_size", 32);
+  odd.set("crop_frames", 6);
+  const std::string oddMsg = failure("presence.train_video_vae", odd);
+  EXPECT_EQ(oddMsg.rfind("crop_frames: 6 is not 1 + k·4", 0), 0u) << oddMsg;
+
   FakeContext tok = context("presence.train_tokenizer");
   tok.set("folder", (root_ / "nothing-here").string());
   EXPECT_EQ(failure("presence.train_tokenizer", tok).rfind("folder: ", 0), 0u);
