@@ -69,10 +69,8 @@ class TrainAutoencoderNode final : public Node {
       if (o.cropFrames < 1 || (o.cropFrames - 1) % tc != 0)
         ctx.fail("crop_frames", std::to_string(o.cropFrames) + " is not 1 + k·" + std::to_string(tc) +
                                     " (the VAE keeps the first frame and compresses the rest by " + std::to_string(tc) + ")");
-      // Two chunks after the first frame: the first crop length whose last chunk starts from the
-      // state every later chunk of a long clip starts from.
-      const int64_t steadyFrames = 1 + 2 * tc;
-      if (o.cropFrames > 1 && o.cropFrames < steadyFrames)
+      const int64_t steadyFrames = tr::videoSteadyCropFrames(config);
+      if (o.cropFrames < steadyFrames)
         ctx.log(LogLevel::Warning, "crop_frames " + std::to_string(o.cropFrames) +
                                        ": crops this short never train the state later chunks decode from; the "
                                        "clip check will show it (take " + std::to_string(steadyFrames) + " or more)");
@@ -128,7 +126,7 @@ class TrainAutoencoderNode final : public Node {
       }
       if (result.clipCheck) {
         const auto& c = *result.clipCheck;
-        stats << "; whole clips as generation decodes them (" << c.clips << " × " << c.frames
+        stats << "; whole clips as generation decodes them (" << c.clips << " clips, " << c.frames
               << " frames): PSNR " << c.psnr << " dB, motion correlation " << c.motionCorrelation;
         metadata["presence.clip_psnr_db"] = std::to_string(c.psnr);
         metadata["presence.clip_motion_correlation"] = std::to_string(c.motionCorrelation);
@@ -181,12 +179,14 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
   d.params.back().widget = "seed";
   if (video) {
     d.params.push_back(intParam("crop_size", 64, 0, 4096, "Crop side in pixels (a multiple of 16 for small); 0: whole frames."));
-    d.params.push_back(intParam("crop_frames", 9, 1, 1024,
-                                "Frames per crop (1 + 4k). Generation decodes a clip chunk by chunk, each from "
-                                "the state the chunks before it left; crops of 9 frames or more train that state, "
-                                "5-frame crops never reach it and blur every frame after the fifth "
-                                "(docs/models/default.md). The result's clip check (whole clips, decoded as "
-                                "generation does) is logged and stored either way."));
+    d.params.push_back(intParam("crop_frames", 13, 1, 1024,
+                                "Frames per crop (1 + 4k). Generation decodes a clip chunk by chunk, each latent "
+                                "frame from the state the ones before it left; crops of 13 frames or more train "
+                                "every weight that state uses, 9-frame crops all but the oldest tap of the "
+                                "decoder's first time upsample, and 5-frame crops leave every frame after the "
+                                "fifth blurred (docs/models/default.md). Shorter crops are warned about. The "
+                                "result's clip check (whole clips, decoded as generation does) is logged and "
+                                "stored either way."));
     d.params.push_back(floatParam("colour_weight", 0.0, 0.0, 100.0,
                                   "Weight of an L1 term on the means of 8×8-pixel blocks (the low-frequency colour of "
                                   "skin and hair), in the pixel L1's units; 0: off. The result's colour check (block "

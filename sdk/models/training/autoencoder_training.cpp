@@ -1,5 +1,6 @@
 #include "presence/models/training/autoencoder_training.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -271,43 +272,55 @@ double motionCorrelation(const at::Tensor& recon, const at::Tensor& input) {
   return pearson(frameSteps(recon), frameSteps(input));
 }
 
-VideoClipCheck videoClipCheck(VideoVae& vae, const std::vector<at::Tensor>& clips, int64_t maxClips, int64_t maxFrames) {
+int64_t videoSteadyCropFrames(const video::WanVaeConfig& config) {
+  // The decoder's first time upsample leaves the stream's first latent frame out of its 3-tap
+  // window, so its oldest tap first meets a real latent at latent frame 3: four latent frames.
+  return 1 + 3 * config.temporalCompression();
+}
+
+std::optional<VideoClipCheck> videoClipCheck(VideoVae& vae, const std::vector<at::Tensor>& clips, int64_t maxClips,
+                                             int64_t maxFrames, int64_t maxSide) {
   const int64_t s = vae.spatialCompression(), tc = vae.temporalCompression();
-  if (maxClips < 1 || maxFrames < 1 + tc)
-    throw core::InputError("clip check: needs at least one clip of at least " + std::to_string(1 + tc) + " frames");
-  // The longest 1 + k·tc count every chosen clip has, so the clips stack into one batch.
-  std::vector<at::Tensor> chosen;
-  int64_t frames = maxFrames, height = 0, width = 0;
-  for (const auto& c : clips) {
-    if (static_cast<int64_t>(chosen.size()) == maxClips) break;
-    if (c.dim() != 4 || c.size(3) != 3 || c.size(0) < 1 + tc || c.size(1) < s || c.size(2) < s) continue;
-    if (!chosen.empty() && (c.size(1) / s * s != height || c.size(2) / s * s != width)) continue;
-    height = c.size(1) / s * s;
-    width = c.size(2) / s * s;
-    frames = std::min(frames, c.size(0));
-    chosen.push_back(c);
-  }
-  if (chosen.empty())
-    throw core::InputError("clip check: no clip has " + std::to_string(1 + tc) + " frames of at least " +
-                           std::to_string(s) + "×" + std::to_string(s) + " pixels");
-  frames = 1 + (frames - 1) / tc * tc;
-  std::vector<at::Tensor> centred;
-  for (const auto& c : chosen)
-    centred.push_back(c.narrow(0, 0, frames)
-                          .narrow(1, (c.size(1) - height) / 2, height)
-                          .narrow(2, (c.size(2) - width) / 2, width)
-                          .to(at::kFloat));
-  const at::Tensor input = at::stack(centred);
-  at::Tensor recon;
-  {
-    at::NoGradGuard noGrad;
-    recon = vae.decode(vae.encode(input)).to(at::kFloat);
-  }
+  if (maxClips < 1) throw core::InputError("clip check: maxClips must be at least 1, got " + std::to_string(maxClips));
+  if (maxFrames < 1 + tc)
+    throw core::InputError("clip check: maxFrames must be at least " + std::to_string(1 + tc) + ", got " +
+                           std::to_string(maxFrames));
+  if (maxSide < s)
+    throw core::InputError("clip check: maxSide must be at least " + std::to_string(s) + ", got " + std::to_string(maxSide));
+  // One clip at a time (memory), summing what PSNR and the Pearson correlation of the
+  // frame-to-frame changes need.
+  double squared = 0.0, values = 0.0;
+  double sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0, steps = 0.0;
   VideoClipCheck check;
-  check.psnr = psnr(recon, input, 1.0);
-  check.motionCorrelation = motionCorrelation(recon, input);
-  check.clips = static_cast<int64_t>(chosen.size());
-  check.frames = frames;
+  at::NoGradGuard noGrad;
+  for (const auto& c : clips) {
+    if (check.clips == maxClips) break;
+    if (c.dim() != 4 || c.size(3) != 3 || c.size(0) < 1 + tc || c.size(1) < s || c.size(2) < s) continue;
+    const int64_t frames = 1 + (std::min(maxFrames, c.size(0)) - 1) / tc * tc;
+    const int64_t height = std::min(c.size(1), maxSide) / s * s, width = std::min(c.size(2), maxSide) / s * s;
+    const at::Tensor input = c.narrow(0, 0, frames)
+                                 .narrow(1, (c.size(1) - height) / 2, height)
+                                 .narrow(2, (c.size(2) - width) / 2, width)
+                                 .to(at::kCPU, at::kFloat)
+                                 .unsqueeze(0)
+                                 .contiguous();
+    const at::Tensor recon = vae.decode(vae.encode(input)).to(at::kCPU, at::kFloat);
+    squared += (recon - input).to(at::kDouble).pow(2).sum().item<double>();
+    values += static_cast<double>(input.numel());
+    const at::Tensor x = frameSteps(recon).flatten().to(at::kDouble), y = frameSteps(input).flatten().to(at::kDouble);
+    sx += x.sum().item<double>();
+    sy += y.sum().item<double>();
+    sxx += (x * x).sum().item<double>();
+    syy += (y * y).sum().item<double>();
+    sxy += (x * y).sum().item<double>();
+    steps += static_cast<double>(x.numel());
+    ++check.clips;
+    check.frames += frames;
+  }
+  if (check.clips == 0) return std::nullopt;
+  check.psnr = 10.0 * std::log10(1.0 / std::max(squared / values, 1e-12));
+  const double cov = sxy - sx * sy / steps, vx = sxx - sx * sx / steps, vy = syy - sy * sy / steps;
+  check.motionCorrelation = vx > 0.0 && vy > 0.0 ? cov / std::sqrt(vx * vy) : 0.0;
   return check;
 }
 
@@ -390,13 +403,10 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
   }
   for (const auto& [name, t] : loop.parameters()) result.stateDict[name] = t.detach().clone();
   foldVideoLatentStatistics(result.stateDict, mean, stdev);
-  // The clip check of what was trained, through the inference path (chunked).
+  // The clip check of what was trained, through the inference path (chunked); empty when no clip
+  // has a chunk after its first frame.
   video::WanVideoVae trained(config, result.stateDict);
-  try {
-    result.clipCheck = videoClipCheck(trained, usable);
-  } catch (const core::InputError&) {
-    // Clips too short for a chunk after the first (1-frame training data): nothing to check.
-  }
+  result.clipCheck = videoClipCheck(trained, usable);
   return result;
 }
 

@@ -251,54 +251,70 @@ class ReplayVae : public VideoVae {
   int64_t temporalCompression() const override { return 4; }
   int64_t spatialCompression() const override { return 16; }
   at::Tensor encode(const at::Tensor& frames) override {
-    seen = frames.clone();
+    seen.push_back(frames.clone());
     return at::zeros({frames.size(0), 1, latentFrames(frames.size(1)), frames.size(2) / 16, frames.size(3) / 16});
   }
-  at::Tensor decode(const at::Tensor&) override {
-    at::Tensor out = seen.clone();
+  at::Tensor decode(const at::Tensor&) override { return replay(seen.back()); }
+  at::Tensor replay(const at::Tensor& frames) const {
+    at::Tensor out = frames.clone();
     if (hold_ && out.size(1) > 5)
       out.narrow(1, 5, out.size(1) - 5).copy_(out.narrow(1, 4, 1).expand({-1, out.size(1) - 5, -1, -1, -1}));
     return out;
   }
-  at::Tensor seen;
+  std::vector<at::Tensor> seen;  ///< every encoded batch, in order
 
  private:
   bool hold_;
 };
 
-// The clip check encodes whole frames (the largest centred multiple of the spatial compression) of
-// up to maxFrames frames cut to 1 + 4k, and scores what decoding gives back; a trained VAE's result
-// carries it, measured through the chunked inference path.
+// The clip check encodes, clip by clip, each clip's first frames (up to maxFrames, cut to 1 + 4k)
+// over its largest centred region of whole 16-pixel blocks (at most maxSide a side), and scores
+// what decoding gives back over all of them; a trained VAE's result carries it, measured through
+// the chunked inference path.
 TEST(VideoVaeTraining, ClipCheck) {
-  std::vector<at::Tensor> clips;
-  for (int c = 0; c < 3; ++c) clips.push_back(at::rand({11, 40, 36, 3}, at::TensorOptions().dtype(at::kFloat)));
+  const auto opts = at::TensorOptions().dtype(at::kFloat);
+  const std::vector<at::Tensor> clips = {at::rand({11, 40, 36, 3}, opts), at::rand({7, 52, 70, 3}, opts),
+                                         at::rand({3, 64, 64, 3}, opts),  // no chunk after its first frame
+                                         at::rand({13, 32, 32, 3}, opts)};
   ReplayVae exact(false);
-  const VideoClipCheck perfect = videoClipCheck(exact, clips, 2, 17);
-  EXPECT_EQ(perfect.clips, 2);
-  EXPECT_EQ(perfect.frames, 9);
-  ASSERT_TRUE(exact.seen.defined());
-  EXPECT_EQ(exact.seen.sizes(), (std::vector<int64_t>{2, 9, 32, 32, 3}));
-  EXPECT_TRUE(at::equal(exact.seen[1], clips[1].narrow(0, 0, 9).narrow(1, 4, 32).narrow(2, 2, 32)));
-  EXPECT_GT(perfect.psnr, 100.0);
-  EXPECT_NEAR(perfect.motionCorrelation, 1.0, 1e-9);
-  EXPECT_EQ(videoClipCheck(exact, clips, 4, 8).frames, 5);
+  const auto perfect = videoClipCheck(exact, clips, 2, 17);
+  ASSERT_TRUE(perfect.has_value());
+  EXPECT_EQ(perfect->clips, 2);
+  EXPECT_EQ(perfect->frames, 9 + 5);  // each clip its own 1 + 4k
+  ASSERT_EQ(exact.seen.size(), 2u);
+  EXPECT_TRUE(at::equal(exact.seen[0][0], clips[0].narrow(0, 0, 9).narrow(1, 4, 32).narrow(2, 2, 32)));
+  EXPECT_TRUE(at::equal(exact.seen[1][0], clips[1].narrow(0, 0, 5).narrow(1, 2, 48).narrow(2, 3, 64)));
+  EXPECT_GT(perfect->psnr, 100.0);
+  EXPECT_NEAR(perfect->motionCorrelation, 1.0, 1e-9);
+  ReplayVae capped(false);
+  EXPECT_EQ(videoClipCheck(capped, clips, 4, 8, 16)->frames, 5 + 5 + 5);  // the 3-frame clip is skipped
+  EXPECT_EQ(capped.seen[1].sizes(), (std::vector<int64_t>{1, 5, 16, 16, 3}));
+  EXPECT_TRUE(at::equal(capped.seen[1][0], clips[1].narrow(0, 0, 5).narrow(1, 18, 16).narrow(2, 27, 16)));
 
   ReplayVae held(true);
-  const VideoClipCheck frozen = videoClipCheck(held, clips, 3, 17);
-  const at::Tensor input = held.seen, recon = held.decode(at::Tensor());
-  EXPECT_NEAR(frozen.psnr, 10.0 * std::log10(1.0 / (recon - input).pow(2).mean().item<double>()), 1e-6);
-  EXPECT_LT(frozen.motionCorrelation, 0.9);
-  EXPECT_GT(frozen.motionCorrelation, 0.0);
+  const auto frozen = videoClipCheck(held, clips, 4, 17);
+  ASSERT_TRUE(frozen.has_value());
+  EXPECT_EQ(frozen->clips, 3);
+  double squared = 0.0, count = 0.0;
+  for (const auto& input : held.seen) {
+    squared += (held.replay(input) - input).pow(2).sum().item<double>();
+    count += static_cast<double>(input.numel());
+  }
+  EXPECT_NEAR(frozen->psnr, 10.0 * std::log10(count / squared), 1e-4);
+  EXPECT_LT(frozen->motionCorrelation, 0.9);
+  EXPECT_GT(frozen->motionCorrelation, 0.0);
 
-  EXPECT_THROW(videoClipCheck(exact, {at::rand({4, 32, 32, 3})}), core::InputError);   // under 1 + 4 frames
-  EXPECT_THROW(videoClipCheck(exact, {at::rand({9, 12, 32, 3})}), core::InputError);   // under one block
+  EXPECT_FALSE(videoClipCheck(exact, {at::rand({4, 32, 32, 3})}).has_value());  // under 1 + 4 frames
+  EXPECT_FALSE(videoClipCheck(exact, {at::rand({9, 12, 32, 3})}).has_value());  // under one block
   EXPECT_THROW(videoClipCheck(exact, clips, 0), core::InputError);
+  EXPECT_THROW(videoClipCheck(exact, clips, 4, 4), core::InputError);
+  EXPECT_THROW(videoClipCheck(exact, clips, 4, 17, 8), core::InputError);
 
   const auto config = video::videoVaePreset("tiny");
   const auto result = trainVideoVae(config, movingSquares(2), videoOptions(2));
   ASSERT_TRUE(result.clipCheck.has_value());
   EXPECT_EQ(result.clipCheck->clips, 2);
-  EXPECT_EQ(result.clipCheck->frames, 9);
+  EXPECT_EQ(result.clipCheck->frames, 18);
   video::WanVideoVae trained(config, result.stateDict);
   const at::Tensor frames = at::stack(movingSquares(2));
   const at::Tensor decoded = trained.decode(trained.encode(frames));
@@ -308,6 +324,26 @@ TEST(VideoVaeTraining, ClipCheck) {
   std::vector<at::Tensor> stills;
   for (const auto& c : movingSquares(2)) stills.push_back(c.narrow(0, 0, 1));
   EXPECT_FALSE(trainVideoVae(config, stills, oneFrame).clipCheck.has_value());
+}
+
+// videoSteadyCropFrames from the architecture: the oldest tap of the decoder's first time
+// upsample never touches a decode of one latent frame fewer, and does touch one of that many.
+TEST(VideoVaeTraining, SteadyCropFramesIsWhereEveryWeightFirstCounts) {
+  const auto config = video::videoVaePreset("tiny");
+  const int64_t steady = videoSteadyCropFrames(config);
+  EXPECT_EQ(steady, 13);
+  auto weights = video::WanVideoVae::randomStateDict(config, 5);
+  video::WanVideoVae original(config, weights);
+  const std::string tap = "decoder.upsamples.0.upsamples." + std::to_string(config.numResBlocks + 1) + ".time_conv.weight";
+  ASSERT_TRUE(weights.count(tap)) << tap;
+  weights[tap] = weights[tap].clone();
+  weights[tap].select(2, 0).zero_();
+  video::WanVideoVae withoutOldestTap(config, weights);
+  const int64_t latents = original.latentFrames(steady);
+  at::Tensor z = at::randn({1, config.zDim, latents, 2, 2}, at::TensorOptions().dtype(at::kFloat));
+  const at::Tensor shorter = z.narrow(2, 0, latents - 1);
+  EXPECT_TRUE(at::allclose(original.decode(shorter), withoutOldestTap.decode(shorter), 0.0, 1e-6));
+  EXPECT_FALSE(at::allclose(original.decode(z), withoutOldestTap.decode(z), 0.0, 1e-4));
 }
 
 TEST(AudioVaeTraining, LossFallsAndTheWeightsLoad) {

@@ -71,7 +71,7 @@ struct AutoencoderTrainOptions {
 struct VideoClipCheck {
   double psnr = 0.0;               ///< over every frame, pixels in 0..1
   double motionCorrelation = 0.0;  ///< as motionCorrelation(), over the same frames
-  int64_t clips = 0, frames = 0;   ///< clips used; frames per clip
+  int64_t clips = 0, frames = 0;   ///< clips used; frames measured over all of them
 };
 
 struct AutoencoderTrainResult {
@@ -99,7 +99,7 @@ struct AutoencoderTrainResult {
   /// holds still, or whose changes are its own flicker, scores 0). NaN for 1-frame crops.
   double motionCorrelation = std::numeric_limits<double>::quiet_NaN();
   /// Video: the clip check (videoClipCheck) of the trained weights on the first training clips;
-  /// empty when no clip is long enough for it.
+  /// empty when no clip has a chunk after its first frame.
   std::optional<VideoClipCheck> clipCheck;
   std::vector<double> latentMean, latentStd;
 };
@@ -109,16 +109,22 @@ struct AutoencoderTrainResult {
 /// reconstruction that holds still gives 0, one that moves backwards -1.
 double motionCorrelation(const at::Tensor& recon, const at::Tensor& input);
 
+/// The shortest crop (in frames) whose last latent frame a video VAE decodes from the state every
+/// later latent frame of a long clip is decoded from: 1 + 3 × temporal compression (13 for the
+/// Wan2.2 VAE). Its decoder's first time upsample leaves the stream's first latent frame out of
+/// its 3-tap window, so shorter crops never train that window's oldest tap.
+int64_t videoSteadyCropFrames(const video::WanVaeConfig& config);
+
 /// The clip check: what generation gets from a video VAE. The crop checks see what training saw
-/// (crops of 1 + 4k frames, decoded whole); generation decodes long clips chunk by chunk, where
-/// every chunk after the second starts from the causal state the chunks before it left — a state
-/// that training on 5-frame crops never reaches (docs/models/default.md). This encodes and decodes
-/// whole frames (the largest centred region whose sides the VAE accepts) of up to `maxFrames`
-/// frames (cut to 1 + 4k) of the first `maxClips` clips, chunked as in generation.
-/// Throws core::InputError when no clip has 1 + temporal compression frames of at least one
-/// spatial-compression block.
-VideoClipCheck videoClipCheck(VideoVae& vae, const std::vector<at::Tensor>& clips, int64_t maxClips = 4,
-                              int64_t maxFrames = 17);
+/// (crops of 1 + 4k frames, decoded whole); generation decodes long clips chunk by chunk, every
+/// latent frame from the causal state the ones before it left — a state that training on short
+/// crops never reaches (videoSteadyCropFrames; docs/models/default.md). This encodes and decodes,
+/// one clip at a time and chunked as in generation, the first `maxClips` clips that have a chunk
+/// after their first frame: each clip's first frames, up to `maxFrames` cut to 1 + 4k, and its
+/// whole frames (the largest centred region of at most `maxSide` pixels a side whose sides the
+/// VAE accepts). Empty when no clip qualifies; throws core::InputError for a bad argument.
+std::optional<VideoClipCheck> videoClipCheck(VideoVae& vae, const std::vector<at::Tensor>& clips, int64_t maxClips = 4,
+                                             int64_t maxFrames = 17, int64_t maxSide = 256);
 
 /// Trains a video VAE on clips `[N, H, W, 3]` in 0..1 (N >= cropFrames, H and W >= cropSize).
 /// Starts from random weights (seed) or the newest checkpoint in options.checkpointDir.
