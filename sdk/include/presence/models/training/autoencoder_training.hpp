@@ -120,11 +120,12 @@ int64_t videoSteadyCropFrames(const video::WanVaeConfig& config);
 /// latent frame from the causal state the ones before it left — a state that training on short
 /// crops never reaches (videoSteadyCropFrames; docs/models/default.md). This encodes and decodes,
 /// one clip at a time and chunked as in generation, the first `maxClips` clips that have a chunk
-/// after their first frame: each clip's first frames, up to `maxFrames` cut to 1 + 4k, and its
+/// after their first frame: each clip's first frames, up to `maxFrames` cut to 1 + 4k (49: two
+/// seconds at 24 fps, where error that builds up from chunk to chunk shows), and its
 /// whole frames (the largest centred region of at most `maxSide` pixels a side whose sides the
 /// VAE accepts). Empty when no clip qualifies; throws core::InputError for a bad argument.
 std::optional<VideoClipCheck> videoClipCheck(VideoVae& vae, const std::vector<at::Tensor>& clips, int64_t maxClips = 4,
-                                             int64_t maxFrames = 17, int64_t maxSide = 256);
+                                             int64_t maxFrames = 49, int64_t maxSide = 256);
 
 /// Trains a video VAE on clips `[N, H, W, 3]` in 0..1 (N >= cropFrames, H and W >= cropSize).
 /// Starts from random weights (seed) or the newest checkpoint in options.checkpointDir.
