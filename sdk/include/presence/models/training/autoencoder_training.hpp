@@ -109,10 +109,11 @@ struct AutoencoderTrainResult {
 /// reconstruction that holds still gives 0, one that moves backwards -1.
 double motionCorrelation(const at::Tensor& recon, const at::Tensor& input);
 
-/// The shortest crop (in frames) whose last latent frame a video VAE decodes from the state every
-/// later latent frame of a long clip is decoded from: 1 + 3 × temporal compression (13 for the
-/// Wan2.2 VAE). Its decoder's first time upsample leaves the stream's first latent frame out of
-/// its 3-tap window, so shorter crops never train that window's oldest tap.
+/// The shortest crop (in frames) in which every weight that a long clip's later latent frames use
+/// meets real input: 1 + 3 × temporal compression (13 for the Wan2.2 VAE). Its decoder's first
+/// time upsample leaves the stream's first latent frame out of its 3-tap window, so shorter crops
+/// never train that window's oldest tap. (The causal state's values, shaped by the stream's zero
+/// padding through many stacked convolutions, settle only later.)
 int64_t videoSteadyCropFrames(const video::WanVaeConfig& config);
 
 /// The clip check: what generation gets from a video VAE. The crop checks see what training saw
