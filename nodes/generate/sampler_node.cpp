@@ -140,7 +140,8 @@ void registerSamplerNode(NodeRegistry& registry, const std::string& origin) {
                   "none, or a list such as '3,4'."),
       boolParam("negative_drops_faces", false,
                 "Run the negative pass without the face references too (it always drops the voices), so video "
-                "guidance also pushes towards each subject's face. Off: as the released pipeline."),
+                "guidance also pushes towards each subject's face (a model trained with the stages' "
+                "guidance_dropout_faces has learned that pass). Off: as the released pipeline."),
       intParam("seed", 0, 0, 2147483647, "Noise seed: the same seed gives the same clip."),
       boolParam("reference_cache", true,
                 "Compute the references' keys and values once per generation instead of once per step."),

@@ -4,7 +4,9 @@
 
 #include "node_util.hpp"
 #include "presence/core/atomic_file.hpp"
+#include "presence/models/generation/generation.hpp"
 #include "presence/models/generation/payloads.hpp"
+#include "presence/models/generation/structured_caption.hpp"
 #include "presence/models/training/trainer.hpp"
 #include "presence/runtime/rng.hpp"
 #include "reference_check.hpp"
@@ -103,6 +105,18 @@ class TrainStageNode final : public Node {
     o.maxGradNorm = ctx.paramFloat("clip_grad_norm");
     o.bf16Autocast = ctx.paramBool("bf16");
     o.seed = seed;
+    o.guidanceDropout.share = ctx.paramFloat("guidance_dropout");
+    o.guidanceDropout.faceShare = ctx.paramFloat("guidance_dropout_faces");
+    if (o.guidanceDropout.share > 0.0) {
+      // The negative prompts the sampler will give each tower, encoded by the model's own text encoder
+      // (cloned: the encoder returns inference-mode tensors, which autograd may not save).
+      const std::string negativeVideo = ctx.paramString("negative_video"), negativeAudio = ctx.paramString("negative_audio");
+      const gen::EncodedCaption negatives = gen::encodeCaption(*base, negativeVideo, negativeVideo, negativeAudio);
+      o.guidanceDropout.negativeVideo = negatives.negativeVideo.embeddings.to(at::kCPU, at::kFloat).clone();
+      o.guidanceDropout.negativeVideoTokens = negatives.negativeVideo.lengths[0].item<int64_t>();
+      o.guidanceDropout.negativeAudio = negatives.negativeAudio.embeddings.to(at::kCPU, at::kFloat).clone();
+      o.guidanceDropout.negativeAudioTokens = negatives.negativeAudio.lengths[0].item<int64_t>();
+    }
     o.checkpointDir = folder;
     o.checkpointEvery = ctx.paramInt("checkpoint_every");
     o.validateEvery = ctx.paramInt("validate_every");
@@ -188,6 +202,18 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
   d.params.push_back(intParam("iterations", 100, 1, 100000000, "Total optimiser steps (a resumed run counts on)."));
   d.params.push_back(intParam("seed", 0, 0, 2147483647, "Seed of the batch order, noise levels and noise."));
   d.params.back().widget = "seed";
+  d.params.push_back(floatParam(
+      "guidance_dropout", 0.1, 0.0, 1.0,
+      "Share of micro-batches trained as the sampler's negative pass sees them (each tower's negative prompt "
+      "instead of the caption, no voice references), so classifier-free guidance subtracts a prediction the "
+      "model has learned. 0: never."));
+  d.params.push_back(floatParam("guidance_dropout_faces", 0.5, 0.0, 1.0,
+                                "Of those, the share also trained without the face references (the sampler's "
+                                "negative_drops_faces)."));
+  d.params.push_back(stringParam("negative_video", std::string(gen::kDefaultVideoNegative),
+                                 "The video negative prompt guidance will use (caption_compose's default)."));
+  d.params.push_back(stringParam("negative_audio", std::string(gen::kDefaultAudioNegative),
+                                 "The audio negative prompt guidance will use (caption_compose's default)."));
   d.params.push_back(boolParam("bf16", false, "Forward under bfloat16 autocast (weights stay float32)."));
   d.params.push_back(floatParam("clip_grad_norm", 1.0, 0.0, 1e6, "Global gradient norm limit; 0: no clipping."));
   d.params.push_back(intParam("checkpoint_every", 0, 0, 100000000, "Steps between checkpoints; 0: only at the end."));

@@ -15,6 +15,7 @@
 #include "presence/core/registry.hpp"
 #include "presence/data/dataset.hpp"
 #include "presence/models/generation/payloads.hpp"
+#include "presence/models/generation/structured_caption.hpp"
 #include "presence/runtime/safetensors.hpp"
 #include "synth_dataset.hpp"
 #include "test_util.hpp"
@@ -199,6 +200,33 @@ TEST_F(TrainNodes, Stage2ResumesFromItsCheckpoint) {
 TEST_F(TrainNodes, Stage3TrainsOnMultiViewClips) {
   FakeContext ctx = stage("presence.train_stage3", dataset("mixed"), 2, "s3");
   expectRun(ctx, "s3", 2);
+}
+
+// guidance_dropout trains the sampler's negative pass: every step of a share-1 run sees the
+// negative prompts instead of the captions, so its weights depend on negative_video and differ
+// from a run without dropout; the checkpoint records the share.
+TEST_F(TrainNodes, GuidanceDropoutTrainsWithTheNegativePrompts) {
+  const Value ds = dataset("mixed");
+  auto trainedWith = [&](double share, const std::string& negativeVideo, const std::string& prefix) {
+    FakeContext ctx = context("presence.train_stage2");
+    ctx.link("model", model()).link("dataset", ds);
+    ctx.set("iterations", 2).set("checkpoint_prefix", prefix).set("seed", 5);
+    ctx.set("guidance_dropout", share).set("guidance_dropout_faces", 0.0).set("negative_video", negativeVideo);
+    run("presence.train_stage2", ctx);
+    return ctx.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights().get(
+        "video_model.head.head.weight").clone();
+  };
+  const std::string negative(models::generation::kDefaultVideoNegative);
+  const at::Tensor none = trainedWith(0.0, negative, "gd0");
+  const at::Tensor all = trainedWith(1.0, negative, "gd1");
+  const at::Tensor otherPrompt = trainedWith(1.0, "washed out colours", "gd1b");
+  EXPECT_FALSE(at::equal(none, all));
+  EXPECT_FALSE(at::equal(all, otherPrompt));
+  EXPECT_TRUE(at::equal(all, trainedWith(1.0, negative, "gd1c")));  // deterministic
+  std::ifstream info(out.path() / "gd1" / "step-00000002" / "trainer.json");
+  const auto config = nlohmann::json::parse(info).at("config");
+  EXPECT_EQ(config.at("guidance_dropout").get<double>(), 1.0);
+  EXPECT_EQ(config.at("guidance_dropout_faces").get<double>(), 0.0);
 }
 
 TEST_F(TrainNodes, AudioStageRefusesADatasetWithoutSpeechOnlyClips) {

@@ -79,6 +79,7 @@ Trainer::Trainer(std::shared_ptr<dit::DitWeights> weights, TrainerOptions option
   if (options_.steps < 0 || options_.warmupSteps < 0 || options_.checkpointEvery < 0 || options_.validateEvery < 0)
     throw core::InputError("trainer: steps, warm-up, checkpoint and validation intervals must be >= 0");
   if (options_.maxGradNorm < 0) throw core::InputError("trainer: maxGradNorm must be >= 0");
+  options_.guidanceDropout.validate();
   for (const auto& name : weights_->names())
     if (weights_->get(name).scalar_type() != at::kFloat)
       throw core::InputError("trainer: weight '" + name +
@@ -116,7 +117,7 @@ double Trainer::trainStep(const BatchSource& source) {
     total += micro[k].batchSize();
   }
   const uint64_t stepSeed = runtime::deriveSeed(options_.seed, static_cast<uint64_t>(s));
-  LossOptions lo{options_.stage, options_.audioWeight, options_.time};
+  LossOptions lo{options_.stage, options_.audioWeight, options_.time, options_.guidanceDropout};
   adam_->zeroGrad();
   double loss = 0.0;
   int64_t first = 0;
@@ -152,7 +153,7 @@ double Trainer::validationLoss(const std::vector<TrainingBatch>& batches) const 
   if (batches.empty()) throw core::InputError("no validation batches");
   at::NoGradGuard noGrad;
   const uint64_t seed = runtime::deriveSeed(options_.seed, kValidationStream);
-  LossOptions lo{options_.stage, options_.audioWeight, options_.time};
+  LossOptions lo{options_.stage, options_.audioWeight, options_.time, GuidanceDropout{}};  // always conditioned
   double sum = 0.0;
   int64_t count = 0, first = 0;
   for (size_t k = 0; k < batches.size(); ++k) {
@@ -179,6 +180,8 @@ nlohmann::json Trainer::configJson() const {
           {"adamw", {{"lr", a.learningRate}, {"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps},
                      {"weight_decay", a.weightDecay}}},
           {"time_shift", options_.time.shift},
+          {"guidance_dropout", options_.guidanceDropout.share},
+          {"guidance_dropout_faces", options_.guidanceDropout.faceShare},
           {"start_weights", startWeights_},
           {"trainable", static_cast<int64_t>(names_.size())},
           {"seconds", seconds_}};

@@ -105,6 +105,29 @@ void validateBatch(const dit::DitConfig& cfg, const TrainingBatch& b, Stage stag
     fail("stage3 fine-tunes on multi-view face references but the batch has none");
 }
 
+void GuidanceDropout::validate() const {
+  if (!(share >= 0.0 && share <= 1.0)) throw core::InputError("guidance dropout share must be in [0, 1]");
+  if (!(faceShare >= 0.0 && faceShare <= 1.0))
+    throw core::InputError("guidance dropout face share must be in [0, 1]");
+  if (share > 0.0 && (!negativeVideo.defined() || !negativeAudio.defined() || negativeVideo.dim() != 3 ||
+                      negativeAudio.dim() != 3 || negativeVideo.size(0) != 1 || negativeAudio.size(0) != 1))
+    throw core::InputError("guidance dropout needs both negative prompts as [1, Ln, textDim] embeddings");
+  if (share > 0.0 && (negativeVideoTokens < 1 || negativeVideoTokens > negativeVideo.size(1) ||
+                      negativeAudioTokens < 1 || negativeAudioTokens > negativeAudio.size(1)))
+    throw core::InputError("guidance dropout: a negative prompt's token count is outside its embeddings");
+}
+
+Conditioning drawConditioning(const GuidanceDropout& dropout, uint64_t seed, int64_t firstSample) {
+  if (dropout.share <= 0.0) return Conditioning::Full;
+  // Its own stream: the per-sample generators of the noise never see these draws.
+  constexpr uint64_t kGuidanceStream = 0x6775696465ULL;
+  const uint64_t h = runtime::deriveSeed(runtime::deriveSeed(seed, kGuidanceStream), static_cast<uint64_t>(firstSample));
+  auto unit = [](uint64_t v) { return static_cast<double>(v >> 11) * 0x1.0p-53; };
+  if (unit(h) >= dropout.share) return Conditioning::Full;
+  return unit(runtime::deriveSeed(h, 1)) < dropout.faceShare ? Conditioning::NegativePassWithoutFaces
+                                                             : Conditioning::NegativePass;
+}
+
 LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& b, const LossOptions& options,
                            uint64_t seed, int64_t firstSample) {
   const bool useVideo = stageUsesVideo(options.stage), useAudio = stageUsesAudio(options.stage);
@@ -129,17 +152,36 @@ LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& 
     return sampling::noisyLatent(x0, eps, sigma);
   };
   const dit::DitReferences& r = b.references;
+  const Conditioning cond = drawConditioning(options.guidanceDropout, seed, firstSample);
+  const bool negativePass = cond != Conditioning::Full;
+  if (negativePass) options.guidanceDropout.validate();
+  // The negative pass's text: each tower its own negative prompt, as DitDenoiser gives it.
+  auto negativeText = [n](const at::Tensor& t, int64_t tokens, at::Tensor& text, std::vector<int64_t>& lengths) {
+    text = t.expand({n, t.size(1), t.size(2)});
+    lengths.assign(static_cast<size_t>(n), tokens);
+  };
   if (useVideo) {
     in.video = noisy(b.video, videoNoise, v0, ev);
-    std::tie(in.videoText, in.videoTextLengths) = std::tie(b.text, b.textLengths);
-    std::tie(in.references.faces, in.references.faceMask, in.references.faceSubjects) =
-        std::tie(r.faces, r.faceMask, r.faceSubjects);
+    if (negativePass) {
+      negativeText(options.guidanceDropout.negativeVideo, options.guidanceDropout.negativeVideoTokens, in.videoText,
+                   in.videoTextLengths);
+    } else {
+      std::tie(in.videoText, in.videoTextLengths) = std::tie(b.text, b.textLengths);
+    }
+    if (cond != Conditioning::NegativePassWithoutFaces)
+      std::tie(in.references.faces, in.references.faceMask, in.references.faceSubjects) =
+          std::tie(r.faces, r.faceMask, r.faceSubjects);
   }
   if (useAudio) {
     in.audio = noisy(b.audio, audioNoise, a0, ea);
-    std::tie(in.audioText, in.audioTextLengths) = std::tie(b.text, b.textLengths);
-    std::tie(in.references.voices, in.references.voiceLengths, in.references.voiceSubjects) =
-        std::tie(r.voices, r.voiceLengths, r.voiceSubjects);
+    if (negativePass) {
+      negativeText(options.guidanceDropout.negativeAudio, options.guidanceDropout.negativeAudioTokens, in.audioText,
+                   in.audioTextLengths);
+    } else {
+      std::tie(in.audioText, in.audioTextLengths) = std::tie(b.text, b.textLengths);
+      std::tie(in.references.voices, in.references.voiceLengths, in.references.voiceSubjects) =
+          std::tie(r.voices, r.voiceLengths, r.voiceSubjects);
+    }
   }
   dit::DitForwardOptions fo;
   fo.fusion = stageUsesFusion(options.stage);

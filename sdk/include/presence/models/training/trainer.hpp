@@ -57,6 +57,7 @@ struct TrainerOptions {
   bool bf16Autocast = false;   ///< forward under CPU autocast to bfloat16 (weights stay float32)
   uint64_t seed = 0;
   sampling::TrainingTimeSpec time;
+  GuidanceDropout guidanceDropout;      ///< training steps only; validation is always conditioned
   std::filesystem::path checkpointDir;  ///< empty: no checkpoints, no resume
   int64_t checkpointEvery = 0;          ///< steps; 0: only at the end (when a folder is set)
   int64_t keepCheckpoints = 2;

@@ -53,10 +53,35 @@ std::vector<std::string> trainableParameterNames(const dit::DitWeights& weights,
 /// ("micro-batch 1 of step 7"). Throws core::InputError.
 void validateBatch(const dit::DitConfig& config, const TrainingBatch& batch, Stage stage, const std::string& where);
 
+/// Trains the prediction classifier-free guidance subtracts. The sampler's negative pass
+/// (MODEL.md "Sampling") gives each tower its negative prompt, drops the voice references and,
+/// with negative_drops_faces, the face references; a model never trained on that input makes
+/// guidance extrapolate from an arbitrary prediction. A micro-batch drawn for it (probability
+/// `share`) is trained exactly as that pass sees it, without faces in `faceShare` of those.
+struct GuidanceDropout {
+  double share = 0.0;      ///< of micro-batches trained as the negative pass; 0: never
+  double faceShare = 0.5;  ///< of those, also without the face references
+  at::Tensor negativeVideo;  ///< [1, Ln, textDim] the video tower's negative prompt
+  int64_t negativeVideoTokens = 0;
+  at::Tensor negativeAudio;  ///< [1, Ln, textDim] the audio tower's negative prompt
+  int64_t negativeAudioTokens = 0;
+
+  /// Throws core::InputError when a share is outside [0, 1] or share > 0 without both prompts.
+  void validate() const;
+};
+
+/// What one micro-batch is conditioned on.
+enum class Conditioning { Full, NegativePass, NegativePassWithoutFaces };
+
+/// The draw for the micro-batch whose first sample is `firstSample` of the step seeded `seed`:
+/// a stream of its own, so the noise and noise levels are those of a run without dropout.
+Conditioning drawConditioning(const GuidanceDropout& dropout, uint64_t seed, int64_t firstSample);
+
 struct LossOptions {
   Stage stage = Stage::Stage2Joint;
   double audioWeight = 1.0;  ///< λ of eq. 2 (stage 2 and 3; stage 1 trains one tower)
   sampling::TrainingTimeSpec time;
+  GuidanceDropout guidanceDropout;  ///< validation leaves it off
 };
 
 struct LossTerms {
@@ -67,7 +92,8 @@ struct LossTerms {
 
 /// Eq. 2 on one batch: for item i, sigma and noise are drawn from a generator seeded with
 /// runtime::deriveSeed(seed, firstSample + i) (sigma, then video noise, then audio noise);
-/// x_t = (1 − σ)x0 + σε, target ε − x0, per-tower means. Differentiable.
+/// x_t = (1 − σ)x0 + σε, target ε − x0, per-tower means; the conditioning drawn by
+/// drawConditioning(options.guidanceDropout, seed, firstSample). Differentiable.
 LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& batch, const LossOptions& options,
                            uint64_t seed, int64_t firstSample = 0);
 

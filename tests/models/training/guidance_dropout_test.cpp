@@ -1,0 +1,142 @@
+// Guidance dropout: batches trained as the sampler's negative pass sees them, drawn from a
+// stream of their own, and never in validation.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "presence/runtime/rng.hpp"
+#include "training_test_util.hpp"
+
+namespace presence::models::training {
+namespace {
+
+using test::tinyBatch;
+using test::tinyWeights;
+
+GuidanceDropout dropout(const dit::DitConfig& c, double share, double faceShare, uint64_t seed = 50) {
+  GuidanceDropout d;
+  d.share = share;
+  d.faceShare = faceShare;
+  d.negativeVideo = test::randn({1, 4, c.video.textDim}, seed);
+  d.negativeVideoTokens = 3;
+  d.negativeAudio = test::randn({1, 5, c.audio.textDim}, seed + 1);
+  d.negativeAudioTokens = 5;
+  return d;
+}
+
+double loss(const dit::DualTowerDit& model, const TrainingBatch& b, Stage stage, const GuidanceDropout& d,
+            uint64_t seed = 11) {
+  at::NoGradGuard noGrad;
+  LossOptions o;
+  o.stage = stage;
+  o.guidanceDropout = d;
+  return flowMatchingLoss(model, b, o, seed).total.item<double>();
+}
+
+TEST(GuidanceDropout, DrawsTheSharesAskedForDeterministically) {
+  const auto cfg = dit::test::tinyConfig(2);
+  std::map<Conditioning, int> counts;
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) ++counts[drawConditioning(dropout(cfg, 0.25, 0.4), 9, i)];
+  // Binomial standard errors: about 0.007 for the share, 0.016 for the face share of ~1000.
+  const double negative = counts[Conditioning::NegativePass] + counts[Conditioning::NegativePassWithoutFaces];
+  EXPECT_NEAR(negative / n, 0.25, 0.03);
+  EXPECT_NEAR(counts[Conditioning::NegativePassWithoutFaces] / negative, 0.4, 0.06);
+  int same = 0, differs = 0;
+  for (int i = 0; i < 200; ++i) {
+    same += drawConditioning(dropout(cfg, 0.5, 0.5), 9, i) == drawConditioning(dropout(cfg, 0.5, 0.5), 9, i);
+    differs += drawConditioning(dropout(cfg, 0.5, 0.5), 9, i) != drawConditioning(dropout(cfg, 0.5, 0.5), 10, i);
+  }
+  EXPECT_EQ(same, 200);
+  EXPECT_GT(differs, 50);  // another step seed draws afresh (about 120 of 200 differ)
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(drawConditioning(dropout(cfg, 0.0, 1.0), 9, i), Conditioning::Full);
+    EXPECT_EQ(drawConditioning(dropout(cfg, 1.0, 0.0), 9, i), Conditioning::NegativePass);
+    EXPECT_EQ(drawConditioning(dropout(cfg, 1.0, 1.0), 9, i), Conditioning::NegativePassWithoutFaces);
+  }
+}
+
+// A batch drawn for the negative pass is trained on exactly what DitDenoiser's negative pass
+// gives the model: each tower its negative prompt, no voices, faces kept or dropped; the noise
+// is that of the conditioned batch.
+TEST(GuidanceDropout, TrainsTheNegativePassInput) {
+  const auto w = tinyWeights();
+  const auto cfg = w->config();
+  const dit::DualTowerDit model(w, at::kFloat);
+  const TrainingBatch b = tinyBatch(cfg, 2, 70);
+  const GuidanceDropout d = dropout(cfg, 1.0, 0.0);
+
+  // The same negative prompt for both towers, so the hand-built batch can carry it as its text.
+  GuidanceDropout shared = d;
+  shared.negativeAudio = d.negativeVideo;
+  shared.negativeAudioTokens = d.negativeVideoTokens;
+  TrainingBatch byHand = b;
+  byHand.text = d.negativeVideo.expand({2, -1, -1}).contiguous();
+  byHand.textLengths = {d.negativeVideoTokens, d.negativeVideoTokens};
+  byHand.references.voices.clear();
+  EXPECT_DOUBLE_EQ(loss(model, b, Stage::Stage2Joint, shared), loss(model, byHand, Stage::Stage2Joint, {}));
+  GuidanceDropout noFaces = shared;
+  noFaces.faceShare = 1.0;
+  byHand.references.faces = at::Tensor();
+  EXPECT_DOUBLE_EQ(loss(model, b, Stage::Stage2Joint, noFaces), loss(model, byHand, Stage::Stage2Joint, {}));
+  EXPECT_NE(loss(model, b, Stage::Stage2Joint, shared), loss(model, byHand, Stage::Stage2Joint, {}));
+  EXPECT_NE(loss(model, b, Stage::Stage2Joint, shared), loss(model, b, Stage::Stage2Joint, {}));
+
+  // Each tower reads its own negative prompt and no other.
+  GuidanceDropout otherAudio = d;
+  otherAudio.negativeAudio = test::randn({1, 5, cfg.audio.textDim}, 99);
+  const TrainingBatch videoOnly = tinyBatch(cfg, 2, 70, true, false), audioOnly = tinyBatch(cfg, 2, 70, false, true);
+  EXPECT_DOUBLE_EQ(loss(model, videoOnly, Stage::Stage1Video, d), loss(model, videoOnly, Stage::Stage1Video, otherAudio));
+  EXPECT_NE(loss(model, audioOnly, Stage::Stage1Audio, d), loss(model, audioOnly, Stage::Stage1Audio, otherAudio));
+}
+
+TEST(GuidanceDropout, ValidationStaysConditionedAndTrainingDiffers) {
+  const auto cfg = dit::test::tinyConfig(2);
+  const TrainingBatch b = tinyBatch(cfg, 2, 80);
+  TrainerOptions plain;
+  plain.steps = 6;
+  plain.adam.learningRate = 5e-3;
+  plain.seed = 4;
+  TrainerOptions dropped = plain;
+  dropped.guidanceDropout = dropout(cfg, 0.5, 0.5);
+  auto w1 = tinyWeights(), w2 = tinyWeights();
+  Trainer a(w1, plain), c(w2, dropped);
+  EXPECT_DOUBLE_EQ(a.validationLoss({b}), c.validationLoss({b}));
+  // Steps 0..5 with share 0.5: some are drawn for the negative pass, so the losses part.
+  int negativeSteps = 0;
+  for (int64_t s = 0; s < 6; ++s) {
+    const uint64_t stepSeed = runtime::deriveSeed(4, static_cast<uint64_t>(s));
+    negativeSteps += drawConditioning(dropped.guidanceDropout, stepSeed, 0) != Conditioning::Full;
+  }
+  ASSERT_GT(negativeSteps, 0) << "seed 4 should draw a negative-pass step in six";
+  a.run(cyclingBatchSource({b}), {});
+  c.run(cyclingBatchSource({b}), {});
+  int differ = 0;
+  for (int64_t s = 0; s < 6; ++s) differ += a.history()[s].trainLoss != c.history()[s].trainLoss;
+  EXPECT_GT(differ, 0);
+}
+
+TEST(GuidanceDropout, BadOptionsAreClear) {
+  const auto cfg = dit::test::tinyConfig(2);
+  auto expectError = [](const GuidanceDropout& d, const std::string& needle) {
+    TrainerOptions o;
+    o.guidanceDropout = d;
+    try {
+      Trainer t(tinyWeights(), o);
+      FAIL() << "accepted: " << needle;
+    } catch (const core::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expectError(dropout(cfg, 1.5, 0.5), "share must be in [0, 1]");
+  expectError(dropout(cfg, 0.5, -0.1), "face share must be in [0, 1]");
+  GuidanceDropout noPrompts;
+  noPrompts.share = 0.1;
+  expectError(noPrompts, "needs both negative prompts");
+  GuidanceDropout badTokens = dropout(cfg, 0.1, 0.5);
+  badTokens.negativeVideoTokens = 9;
+  expectError(badTokens, "token count");
+}
+
+}  // namespace
+}  // namespace presence::models::training
