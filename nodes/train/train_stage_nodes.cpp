@@ -108,14 +108,19 @@ class TrainStageNode final : public Node {
     o.guidanceDropout.share = ctx.paramFloat("guidance_dropout");
     o.guidanceDropout.faceShare = ctx.paramFloat("guidance_dropout_faces");
     if (o.guidanceDropout.share > 0.0) {
-      // The negative prompts the sampler will give each tower, encoded by the model's own text encoder
-      // (cloned: the encoder returns inference-mode tensors, which autograd may not save).
-      const std::string negativeVideo = ctx.paramString("negative_video"), negativeAudio = ctx.paramString("negative_audio");
-      const gen::EncodedCaption negatives = gen::encodeCaption(*base, negativeVideo, negativeVideo, negativeAudio);
-      o.guidanceDropout.negativeVideo = negatives.negativeVideo.embeddings.to(at::kCPU, at::kFloat).clone();
-      o.guidanceDropout.negativeVideoTokens = negatives.negativeVideo.lengths[0].item<int64_t>();
-      o.guidanceDropout.negativeAudio = negatives.negativeAudio.embeddings.to(at::kCPU, at::kFloat).clone();
-      o.guidanceDropout.negativeAudioTokens = negatives.negativeAudio.lengths[0].item<int64_t>();
+      // The negative prompts the sampler will give each tower, encoded by the model's own text
+      // encoder as caption_compose does (an empty one is its end token alone), cut to their length
+      // and cloned: the encoder returns inference-mode tensors, which autograd may not save.
+      auto& g = o.guidanceDropout;
+      g.negativeVideoText = ctx.paramString("negative_video");
+      g.negativeAudioText = ctx.paramString("negative_audio");
+      const auto encoded = base->encodeText({g.negativeVideoText, g.negativeAudioText});
+      auto row = [&](int64_t i, at::Tensor& out, int64_t& tokens) {
+        tokens = encoded.lengths[i].item<int64_t>();
+        out = encoded.embeddings.narrow(0, i, 1).narrow(1, 0, tokens).to(at::kCPU, at::kFloat).clone();
+      };
+      row(0, g.negativeVideo, g.negativeVideoTokens);
+      row(1, g.negativeAudio, g.negativeAudioTokens);
     }
     o.checkpointDir = folder;
     o.checkpointEvery = ctx.paramInt("checkpoint_every");

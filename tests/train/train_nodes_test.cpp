@@ -224,9 +224,36 @@ TEST_F(TrainNodes, GuidanceDropoutTrainsWithTheNegativePrompts) {
   EXPECT_FALSE(at::equal(all, otherPrompt));
   EXPECT_TRUE(at::equal(all, trainedWith(1.0, negative, "gd1c")));  // deterministic
   std::ifstream info(out.path() / "gd1" / "step-00000002" / "trainer.json");
-  const auto config = nlohmann::json::parse(info).at("config");
-  EXPECT_EQ(config.at("guidance_dropout").get<double>(), 1.0);
-  EXPECT_EQ(config.at("guidance_dropout_faces").get<double>(), 0.0);
+  const auto recorded = nlohmann::json::parse(info).at("config").at("guidance_dropout");
+  EXPECT_EQ(recorded.at("share").get<double>(), 1.0);
+  EXPECT_EQ(recorded.at("face_share").get<double>(), 0.0);
+  EXPECT_EQ(recorded.at("negative_video").get<std::string>(), negative);
+
+  // The audio tower reads negative_audio (stage 1 audio: the video prompt does not reach it).
+  auto audioTrained = [&](const std::string& negativeVideo, const std::string& negativeAudio, const std::string& prefix) {
+    FakeContext ctx = context("presence.train_stage1");
+    ctx.link("model", model()).link("dataset", ds).set("tower", "audio");
+    ctx.set("iterations", 2).set("checkpoint_prefix", prefix).set("seed", 5).set("guidance_dropout", 1.0);
+    ctx.set("negative_video", negativeVideo).set("negative_audio", negativeAudio);
+    run("presence.train_stage1", ctx);
+    return ctx.outputs.at("model").as<models::generation::ModelHandle>().model->dit()->weights().get(
+        "audio_model.head.head.weight").clone();
+  };
+  // Both prompts are encoded in one padded batch, so the other prompt's length may move the last
+  // float bits (as in caption_compose); a different audio prompt moves the weights far more.
+  const at::Tensor audioBase = audioTrained(negative, "", "gda");
+  const double otherVideo = (audioBase - audioTrained("washed out colours", "", "gdb")).abs().max().item<double>();
+  const double otherAudio = (audioBase - audioTrained(negative, "muffled", "gdc")).abs().max().item<double>();
+  EXPECT_LT(otherVideo, 1e-7);  // measured 3.5e-10
+  EXPECT_GT(otherAudio, 1e-5);   // measured 3.6e-4
+
+  // Resuming with another dropout is refused under checkpoint_prefix.
+  FakeContext other = context("presence.train_stage2");
+  other.link("model", model()).link("dataset", ds);
+  other.set("iterations", 3).set("checkpoint_prefix", "gd1").set("seed", 5).set("guidance_dropout", 0.0);
+  const std::string msg = failure("presence.train_stage2", other);
+  EXPECT_NE(msg.find("checkpoint_prefix"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("guidance dropout"), std::string::npos) << msg;
 }
 
 TEST_F(TrainNodes, AudioStageRefusesADatasetWithoutSpeechOnlyClips) {

@@ -55,6 +55,16 @@ class CpuAutocast {
   at::ScalarType wasDtype_ = at::kBFloat16;
 };
 
+// What a run's guidance dropout was; a run without it records share 0, as do checkpoints from
+// before the option.
+nlohmann::json guidanceDropoutJson(const GuidanceDropout& d) {
+  if (d.share <= 0.0) return {{"share", 0.0}};
+  return {{"share", d.share},
+          {"face_share", d.faceShare},
+          {"negative_video", d.negativeVideoText},
+          {"negative_audio", d.negativeAudioText}};
+}
+
 double seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -79,7 +89,7 @@ Trainer::Trainer(std::shared_ptr<dit::DitWeights> weights, TrainerOptions option
   if (options_.steps < 0 || options_.warmupSteps < 0 || options_.checkpointEvery < 0 || options_.validateEvery < 0)
     throw core::InputError("trainer: steps, warm-up, checkpoint and validation intervals must be >= 0");
   if (options_.maxGradNorm < 0) throw core::InputError("trainer: maxGradNorm must be >= 0");
-  options_.guidanceDropout.validate();
+  options_.guidanceDropout.validate(weights_->config());
   for (const auto& name : weights_->names())
     if (weights_->get(name).scalar_type() != at::kFloat)
       throw core::InputError("trainer: weight '" + name +
@@ -180,8 +190,7 @@ nlohmann::json Trainer::configJson() const {
           {"adamw", {{"lr", a.learningRate}, {"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps},
                      {"weight_decay", a.weightDecay}}},
           {"time_shift", options_.time.shift},
-          {"guidance_dropout", options_.guidanceDropout.share},
-          {"guidance_dropout_faces", options_.guidanceDropout.faceShare},
+          {"guidance_dropout", guidanceDropoutJson(options_.guidanceDropout)},
           {"start_weights", startWeights_},
           {"trainable", static_cast<int64_t>(names_.size())},
           {"seconds", seconds_}};
@@ -228,6 +237,13 @@ bool Trainer::resume() {
                            " continues training that started from other weights than this run's input model "
                            "(an upstream stage or checkpoint changed); delete its folder to train from the new "
                            "input, or use another checkpoint folder");
+  // A run resumed with another dropout would mix two regimes in one set of weights.
+  const nlohmann::json before = ck.config.value("guidance_dropout", nlohmann::json{{"share", 0.0}});
+  const nlohmann::json now = guidanceDropoutJson(options_.guidanceDropout);
+  if (before != now)
+    throw core::InputError("checkpoint " + latest->string() + " was trained with guidance dropout " + before.dump() +
+                           ", this run asks for " + now.dump() +
+                           " (set the same guidance_dropout settings, or use another checkpoint folder)");
   loadCheckpointWeights(*latest, *weights_);
   std::map<std::string, at::Tensor> state;
   for (const auto& [k, t] : ck.tensors)

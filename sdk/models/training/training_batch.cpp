@@ -105,16 +105,29 @@ void validateBatch(const dit::DitConfig& cfg, const TrainingBatch& b, Stage stag
     fail("stage3 fine-tunes on multi-view face references but the batch has none");
 }
 
-void GuidanceDropout::validate() const {
-  if (!(share >= 0.0 && share <= 1.0)) throw core::InputError("guidance dropout share must be in [0, 1]");
-  if (!(faceShare >= 0.0 && faceShare <= 1.0))
-    throw core::InputError("guidance dropout face share must be in [0, 1]");
-  if (share > 0.0 && (!negativeVideo.defined() || !negativeAudio.defined() || negativeVideo.dim() != 3 ||
-                      negativeAudio.dim() != 3 || negativeVideo.size(0) != 1 || negativeAudio.size(0) != 1))
-    throw core::InputError("guidance dropout needs both negative prompts as [1, Ln, textDim] embeddings");
-  if (share > 0.0 && (negativeVideoTokens < 1 || negativeVideoTokens > negativeVideo.size(1) ||
-                      negativeAudioTokens < 1 || negativeAudioTokens > negativeAudio.size(1)))
-    throw core::InputError("guidance dropout: a negative prompt's token count is outside its embeddings");
+void GuidanceDropout::validate(const dit::DitConfig& config) const {
+  auto fail = [](const std::string& m) { throw core::InputError("guidance dropout: " + m); };
+  if (!(share >= 0.0 && share <= 1.0)) fail("share must be in [0, 1]");
+  if (!(faceShare >= 0.0 && faceShare <= 1.0)) fail("face share must be in [0, 1]");
+  if (share <= 0.0) return;
+  auto check = [&](const at::Tensor& t, int64_t tokens, const dit::TowerConfig& tower, const char* which) {
+    if (!t.defined() || t.dim() != 3 || t.size(0) != 1)
+      fail(std::string("needs both negative prompts as [1, Ln, textDim] embeddings; the ") + which + " one is " +
+           (t.defined() ? shapeOf(t) : "missing"));
+    if (tokens < 1 || tokens > t.size(1))
+      fail(std::string("the ") + which + " negative prompt's token count " + std::to_string(tokens) +
+           " is outside its embeddings " + shapeOf(t));
+    if (t.size(2) != tower.textDim || t.size(1) > tower.textLen)
+      fail(std::string("the ") + which + " negative prompt is " + shapeOf(t) + "; the " + tower.prefix +
+           " takes width " + std::to_string(tower.textDim) + " and at most " + std::to_string(tower.textLen) +
+           " tokens");
+    if (t.is_inference())
+      fail(std::string("the ") + which +
+           " negative prompt is an inference-mode tensor, which autograd cannot save; clone it outside "
+           "c10::InferenceMode");
+  };
+  check(negativeVideo, negativeVideoTokens, config.video, "video");
+  check(negativeAudio, negativeAudioTokens, config.audio, "audio");
 }
 
 Conditioning drawConditioning(const GuidanceDropout& dropout, uint64_t seed, int64_t firstSample) {
@@ -154,7 +167,7 @@ LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& 
   const dit::DitReferences& r = b.references;
   const Conditioning cond = drawConditioning(options.guidanceDropout, seed, firstSample);
   const bool negativePass = cond != Conditioning::Full;
-  if (negativePass) options.guidanceDropout.validate();
+  if (negativePass) options.guidanceDropout.validate(model.config());
   // The negative pass's text: each tower its own negative prompt, as DitDenoiser gives it.
   auto negativeText = [n](const at::Tensor& t, int64_t tokens, at::Tensor& text, std::vector<int64_t>& lengths) {
     text = t.expand({n, t.size(1), t.size(2)});

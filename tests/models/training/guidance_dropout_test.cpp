@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "presence/models/dit/dit_denoiser.hpp"
 #include "presence/runtime/rng.hpp"
 #include "training_test_util.hpp"
 
@@ -90,6 +91,52 @@ TEST(GuidanceDropout, TrainsTheNegativePassInput) {
   EXPECT_NE(loss(model, audioOnly, Stage::Stage1Audio, d), loss(model, audioOnly, Stage::Stage1Audio, otherAudio));
 }
 
+// The same, against the sampler's own negative pass: a two-subject clip whose references sit in
+// swapped identity slots, with a padded voice and caption, trained as dropped equals the loss of
+// DitDenoiser's unconditional velocity (voices dropped, faces kept or dropped, no skipped block)
+// at the training draw's noise and time.
+TEST(GuidanceDropout, MatchesTheSamplersNegativePass) {
+  const auto w = tinyWeights();
+  const auto cfg = w->config();
+  auto model = std::make_shared<const dit::DualTowerDit>(w, at::kFloat);
+  TrainingBatch b = tinyBatch(cfg, 1, 90);
+  b.textLengths = {4};
+  b.references.faces = test::randn({1, cfg.video.inDim, 2, 4, 4}, 91);
+  b.references.faceSubjects = {1, 0};
+  b.references.voices = {test::randn({1, 5, cfg.audio.inDim}, 92), test::randn({1, 4, cfg.audio.inDim}, 93)};
+  b.references.voiceLengths = {{5}, {3}};
+  b.references.voiceSubjects = {1, 0};
+  const uint64_t seed = 17;
+  for (const bool withoutFaces : {false, true}) {
+    const GuidanceDropout d = dropout(cfg, 1.0, withoutFaces ? 1.0 : 0.0);
+    const double trained = loss(*model, b, Stage::Stage2Joint, d, seed);
+
+    // The training draw of sample 0, as flowMatchingLoss documents it.
+    at::Generator gen = runtime::makeGenerator(runtime::deriveSeed(seed, 0));
+    const at::Tensor sigma = sampling::flowMatchingTrainingSigmas(1, LossOptions{}.time, gen);
+    const at::Tensor ev = runtime::randn(b.video.sizes(), gen, at::kFloat, at::kCPU);
+    const at::Tensor ea = runtime::randn(b.audio.sizes(), gen, at::kFloat, at::kCPU);
+    dit::DitConditioning conditioning;
+    conditioning.prompt = {b.text, b.textLengths, b.text, b.textLengths};
+    conditioning.negative = {d.negativeVideo, {d.negativeVideoTokens}, d.negativeAudio, {d.negativeAudioTokens}};
+    conditioning.references = b.references;
+    dit::DitDenoiser denoiser(model, conditioning, {}, false);
+    DenoiseStep step;
+    step.timestep = sampling::timestepsFromSigmas(sigma)[0].item<double>();
+    step.sigma = sigma[0].item<double>();
+    GuidancePass negative;
+    negative.kind = GuidanceKind::Unconditional;
+    negative.dropVoiceReferences = true;
+    negative.dropFaceReferences = withoutFaces;
+    at::NoGradGuard noGrad;
+    const JointLatent v = denoiser.velocity(
+        {sampling::noisyLatent(b.video, ev, sigma), sampling::noisyLatent(b.audio, ea, sigma)}, step, negative);
+    const double expected = (v.video - sampling::velocityTarget(b.video, ev)).pow(2).mean().item<double>() +
+                            (v.audio - sampling::velocityTarget(b.audio, ea)).pow(2).mean().item<double>();
+    EXPECT_NEAR(trained, expected, 1e-5 * expected) << (withoutFaces ? "without faces" : "with faces");
+  }
+}
+
 TEST(GuidanceDropout, ValidationStaysConditionedAndTrainingDiffers) {
   const auto cfg = dit::test::tinyConfig(2);
   const TrainingBatch b = tinyBatch(cfg, 2, 80);
@@ -101,7 +148,13 @@ TEST(GuidanceDropout, ValidationStaysConditionedAndTrainingDiffers) {
   dropped.guidanceDropout = dropout(cfg, 0.5, 0.5);
   auto w1 = tinyWeights(), w2 = tinyWeights();
   Trainer a(w1, plain), c(w2, dropped);
-  EXPECT_DOUBLE_EQ(a.validationLoss({b}), c.validationLoss({b}));
+  {
+    // Share 1 would turn every batch into the negative pass if validation used it.
+    TrainerOptions always = plain;
+    always.guidanceDropout = dropout(cfg, 1.0, 0.5);
+    Trainer v(tinyWeights(), always);
+    EXPECT_DOUBLE_EQ(a.validationLoss({b}), v.validationLoss({b}));
+  }
   // Steps 0..5 with share 0.5: some are drawn for the negative pass, so the losses part.
   int negativeSteps = 0;
   for (int64_t s = 0; s < 6; ++s) {
@@ -136,6 +189,15 @@ TEST(GuidanceDropout, BadOptionsAreClear) {
   GuidanceDropout badTokens = dropout(cfg, 0.1, 0.5);
   badTokens.negativeVideoTokens = 9;
   expectError(badTokens, "token count");
+  GuidanceDropout wide = dropout(cfg, 0.1, 0.5);
+  wide.negativeAudio = test::randn({1, 5, cfg.audio.textDim + 1}, 3);
+  expectError(wide, "takes width");
+  GuidanceDropout inference = dropout(cfg, 0.1, 0.5);
+  {
+    c10::InferenceMode mode;
+    inference.negativeVideo = inference.negativeVideo.clone();
+  }
+  expectError(inference, "inference-mode");
 }
 
 }  // namespace

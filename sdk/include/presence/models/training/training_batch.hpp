@@ -57,7 +57,9 @@ void validateBatch(const dit::DitConfig& config, const TrainingBatch& batch, Sta
 /// (MODEL.md "Sampling") gives each tower its negative prompt, drops the voice references and,
 /// with negative_drops_faces, the face references; a model never trained on that input makes
 /// guidance extrapolate from an arbitrary prediction. A micro-batch drawn for it (probability
-/// `share`) is trained exactly as that pass sees it, without faces in `faceShare` of those.
+/// `share`) is trained on that pass's inputs, without faces in `faceShare` of those. The block
+/// that skip-layer guidance skips in that pass is not skipped here: it is a perturbation at
+/// sampling time, not a conditioning to learn. The SDK default is off; the stage nodes' is 0.1.
 struct GuidanceDropout {
   double share = 0.0;      ///< of micro-batches trained as the negative pass; 0: never
   double faceShare = 0.5;  ///< of those, also without the face references
@@ -65,9 +67,12 @@ struct GuidanceDropout {
   int64_t negativeVideoTokens = 0;
   at::Tensor negativeAudio;  ///< [1, Ln, textDim] the audio tower's negative prompt
   int64_t negativeAudioTokens = 0;
+  /// The prompts' text, recorded in checkpoints and compared when a run resumes.
+  std::string negativeVideoText, negativeAudioText;
 
-  /// Throws core::InputError when a share is outside [0, 1] or share > 0 without both prompts.
-  void validate() const;
+  /// Throws core::InputError when a share is outside [0, 1], or share > 0 without both prompts,
+  /// with a token count outside them, or with a width or length `config`'s towers do not take.
+  void validate(const dit::DitConfig& config) const;
 };
 
 /// What one micro-batch is conditioned on.
