@@ -1,5 +1,6 @@
 // presence.train_video_vae / presence.train_audio_vae: train the small VAEs of a built-in model on
 // a dataset folder (the paper reuses frozen public VAEs; a model trained from nothing needs its own).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -86,6 +87,12 @@ class TrainAutoencoderNode final : public Node {
         clips.push_back(t);
       }
       if (clips.empty()) throw InputError("dataset " + manifest.root.string() + " has no video clips to train a video VAE on");
+      // Clips too short for the crops are a crop_frames problem, not a crop_size one.
+      int64_t longest = 0;
+      for (const auto& c : clips) longest = std::max<int64_t>(longest, c.size(0));
+      if (longest < o.cropFrames)
+        ctx.fail("crop_frames", std::to_string(o.cropFrames) + " frames per crop, but the longest of the " +
+                                    std::to_string(clips.size()) + " clips read has " + std::to_string(longest));
       result = media::blameParam(ctx, "crop_size", [&] { return tr::trainVideoVae(config, clips, o); });
       metadata["presence.frames_seen"] = std::to_string(result.step * o.batchSize * o.cropFrames);
     } else {

@@ -339,6 +339,12 @@ TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {
   const std::string oddMsg = failure("presence.train_video_vae", odd);
   EXPECT_EQ(oddMsg.rfind("crop_frames: 6 is not 1 + k·4", 0), 0u) << oddMsg;
 
+  FakeContext longCrops = context("presence.train_video_vae");  // longer than any clip (0.6 s ± 20 %)
+  longCrops.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 1).set("crop_size", 32);
+  longCrops.set("crop_frames", 101);
+  const std::string longMsg = failure("presence.train_video_vae", longCrops);
+  EXPECT_EQ(longMsg.rfind("crop_frames: 101 frames per crop, but the longest of the ", 0), 0u) << longMsg;
+
   FakeContext tok = context("presence.train_tokenizer");
   tok.set("folder", (root_ / "nothing-here").string());
   EXPECT_EQ(failure("presence.train_tokenizer", tok).rfind("folder: ", 0), 0u);
