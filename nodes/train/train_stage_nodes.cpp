@@ -116,8 +116,9 @@ class TrainStageNode final : public Node {
       g.negativeAudioText = ctx.paramString("negative_audio");
       const auto encoded = base->encodeText({g.negativeVideoText, g.negativeAudioText});
       auto row = [&](int64_t i, at::Tensor& out, int64_t& tokens) {
-        tokens = encoded.lengths[i].item<int64_t>();
-        out = encoded.embeddings.narrow(0, i, 1).narrow(1, 0, tokens).to(at::kCPU, at::kFloat).clone();
+        const models::TextEmbeddings prompt = encoded.row(i);
+        tokens = prompt.lengths[0].item<int64_t>();
+        out = prompt.embeddings.to(at::kCPU, at::kFloat).clone();
       };
       row(0, g.negativeVideo, g.negativeVideoTokens);
       row(1, g.negativeAudio, g.negativeAudioTokens);

@@ -9,15 +9,6 @@
 namespace presence::models::generation {
 namespace {
 
-// Row b of a padded batch, cut to its length: [1, len, D].
-TextEmbeddings row(const TextEmbeddings& batch, int64_t b) {
-  const int64_t len = batch.lengths[b].item<int64_t>();
-  TextEmbeddings out;
-  out.embeddings = batch.embeddings.narrow(0, b, 1).narrow(1, 0, len).contiguous();
-  out.lengths = at::full({1}, len, at::TensorOptions().dtype(at::kLong));
-  return out;
-}
-
 void requireSameModel(const GenerationModel& model, const std::string& key, const std::string& what) {
   if (key != model.encoderKey())
     throw core::InputError(what + " was encoded with another model than the one sampling; connect both to the same " +
@@ -35,9 +26,9 @@ EncodedCaption encodeCaption(const GenerationModel& model, const std::string& te
   out.text = text;
   out.negativeVideoText = negativeVideo;
   out.negativeAudioText = negativeAudio;
-  out.prompt = row(batch, 0);
-  out.negativeVideo = row(batch, 1);
-  out.negativeAudio = row(batch, 2);
+  out.prompt = batch.row(0);
+  out.negativeVideo = batch.row(1);
+  out.negativeAudio = batch.row(2);
   out.promptTokens = out.prompt.lengths[0].item<int64_t>();
   out.truncated = out.promptTokens >= model.textLength();
   return out;

@@ -21,6 +21,13 @@ struct TextEmbeddings {
     auto positions = at::arange(embeddings.size(1), at::TensorOptions().dtype(at::kLong));
     return positions.unsqueeze(0).lt(lengths.unsqueeze(1)).to(embeddings.device());
   }
+
+  /// Prompt `b` alone, cut to its length: embeddings `[1, len, D]`, lengths `[1]`.
+  TextEmbeddings row(int64_t b) const {
+    const int64_t len = lengths[b].item<int64_t>();
+    return {embeddings.narrow(0, b, 1).narrow(1, 0, len).contiguous(),
+            at::full({1}, len, at::TensorOptions().dtype(at::kLong))};
+  }
 };
 
 /// Turns prompts into the embeddings the DiT's text cross-attention reads.
