@@ -301,15 +301,26 @@ def voice_pool(world, manifest):
     return pool
 
 
-def subject_args(world, clip, pool=None):
-    """--subject arguments in slot order: one subject full frame; two subjects left/right.
+def clip_regions(clip):
+    """Screen regions in slot order: one subject full frame; two subjects their manifest
+    `position`, else left/right.
 
-    synth_dataset.cpp places subject 0 at x = -0.25·aspect and subject 1 at +0.25·aspect, and
-    face_renderer.cpp maps increasing pixel x to increasing scene x, so Subject 1 (slot 0) is
-    on the left (camera pans move the window by at most ±0.12, faces stay in their half).
+    synth_dataset.cpp places a subject on the left at x = -0.25·aspect and one on the right at
+    +0.25·aspect, and face_renderer.cpp maps increasing pixel x to increasing scene x (camera
+    pans move the window by at most ±0.12, faces stay in their half). Worlds written before
+    `position` existed always put Subject 1 (slot 0) on the left.
     """
     subs = sorted(clip["subjects"], key=lambda s: s.get("slot", 0))
-    regions = ["full"] if len(subs) == 1 else ["left", "right"]
+    if len(subs) == 1:
+        return ["full"]
+    regions = [s.get("position", "") for s in subs]
+    return regions if sorted(regions) == ["left", "right"] else ["left", "right"]
+
+
+def subject_args(world, clip, pool=None):
+    """--subject arguments in slot order, each with its screen region (clip_regions)."""
+    subs = sorted(clip["subjects"], key=lambda s: s.get("slot", 0))
+    regions = clip_regions(clip)
     out = []
     for s, region in zip(subs, regions):
         name = f"S{s.get('slot', 0) + 1}_{s['identity']}"
@@ -460,7 +471,8 @@ def markdown(summary):
     out += ["", "Definitions:",
             "- own-face ΔE: CIELAB ΔE76 between the subject's screen region (mean over the clip, central "
             "60 %) and its front face reference; one-subject clips use the full frame, two-subject clips "
-            "the left half for Subject 1 and the right half for Subject 2 (where synth_dataset draws them).",
+            "the half where synth_dataset drew the subject (the manifest's `position`; Subject 1 on the left "
+            "in worlds without `random_sides`).",
             "- other-face ΔE: the same region against the *other* subject's reference (two-subject only); "
             "colour-bound = own ΔE < other ΔE.",
             "- |pitch Δ|: |12·log2(F0 gen / F0 ref)| of median YIN F0, own voice reference; two-subject "
@@ -748,7 +760,7 @@ def main(argv=None):
                 entry = {"world": name, "clip": clip["id"], "split": clip["split"], "kind": kind,
                          "subject_count": len(clip["subjects"]), "duration": clip["duration"],
                          "identities": [s["identity"] for s in clip["subjects"]],
-                         "regions": ["full"] if kind == "one_subject" else ["left", "right"],
+                         "regions": clip_regions(clip),
                          "caption": clip.get("caption", {}).get("text", "")}
                 # Ground truth: the dataset's picture (mp4 without sound) and sound (wav).
                 gt = measure(os.path.join(world, clip["video"]), os.path.join(world, clip["audio"]),

@@ -87,6 +87,7 @@ void append(std::string& out, const std::string& s) {
 struct SubjectPlan {
   int identity = 0;
   int slot = 0;
+  std::string position = "center";  // where the face stands: left, right, or center (alone)
   FacePose pose;  // base pose of the clip
   bool speaks = false;
   double windowStart = 0, windowEnd = 0;
@@ -237,6 +238,10 @@ SynthReport generateSynthDataset(const SynthOptions& o, const fs::path& folder,
           (subjects[0].identity + 1 + static_cast<int>(rng() % (o.identities - 1))) % o.identities;
       second.slot = 1;
       subjects.push_back(second);
+      // Drawn only when asked, so a world without random sides keeps every other draw.
+      const bool swapped = o.randomSides && u(rng) < 0.5;
+      subjects[swapped ? 1 : 0].position = "left";
+      subjects[swapped ? 0 : 1].position = "right";
     }
     const std::int64_t samples = static_cast<std::int64_t>(std::lround(duration * kSampleRate));
     std::vector<float> mix(static_cast<std::size_t>(samples), 0.0f);
@@ -347,7 +352,8 @@ SynthReport generateSynthDataset(const SynthOptions& o, const fs::path& folder,
           p.pose.yaw += static_cast<float>(0.08 * std::sin(6.283185 * t));  // a gentle head turn
           p.pose.mouthOpen = static_cast<float>(subjects[s].mouth[f]);
           p.scale = n == 1 ? 0.9f : std::min(0.55f, 0.45f * aspect);
-          p.x = n == 1 ? 0.0f : (s == 0 ? -1.0f : 1.0f) * 0.25f * aspect;
+          const std::string& at = subjects[s].position;
+          p.x = (at == "left" ? -1.0f : at == "right" ? 1.0f : 0.0f) * 0.25f * aspect;
           p.y = 0.05f;
           placed.push_back(p);
         }
@@ -376,6 +382,7 @@ SynthReport generateSynthDataset(const SynthOptions& o, const fs::path& folder,
         sj["appearance"] = face.appearance();
         sj["pose"] = {{"yaw", round4(sp.pose.yaw)}, {"pitch", round4(sp.pose.pitch)}};
         sj["expression"] = toString(sp.pose.expression);
+        sj["position"] = sp.position;
         sj["mouth_open"] = sp.mouth;
       }
       {
@@ -433,6 +440,7 @@ SynthReport generateSynthDataset(const SynthOptions& o, const fs::path& folder,
     if (hasVideo)
       for (const auto& sp : subjects)
         append(text, sentence("Subject " + std::to_string(sp.slot + 1) + ", " +
+                              (o.randomSides && n > 1 ? "on the " + sp.position + ", " : std::string()) +
                               faces[sp.identity].appearance() + ", " + actionsOf(sp.pose, sp.speaks)));
     for (const auto& sp : subjects)
       if (sp.speaks) append(text, "Subject " + std::to_string(sp.slot + 1) + " says: <S>" + sp.text + "<E>");

@@ -28,6 +28,10 @@ struct SynthOptions {
   double speechOnlyShare = 0.15;
   double videoOnlyShare = 0.15;
   double valFraction = 0.1;
+  /// Two-subject clips put subject 1 on the left or the right at random and their captions say
+  /// which ("Subject 1, on the right, ..."). Off: subject 1 always stands on the left and the
+  /// captions say nothing of places (the world the shipped default model was first trained on).
+  bool randomSides = false;
   int crf = 8;  ///< x264 quality; low = nearly lossless
 };
 

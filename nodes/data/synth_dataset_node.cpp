@@ -7,6 +7,7 @@ namespace presence::nodes::data {
 namespace {
 
 using namespace presence::core;
+using media::boolParam;
 using media::floatParam;
 using media::intParam;
 using media::port;
@@ -27,6 +28,7 @@ class SynthDatasetNode final : public Node {
     o.speechOnlyShare = ctx.paramFloat("speech_only_share");
     o.videoOnlyShare = ctx.paramFloat("video_only_share");
     o.valFraction = ctx.paramFloat("val_fraction");
+    o.randomSides = ctx.paramBool("random_sides");
     if (o.width % 2 != 0) ctx.fail("width", "must be even (H.264 4:2:0)");
     if (o.height % 2 != 0) ctx.fail("height", "must be even (H.264 4:2:0)");
     if (o.speechOnlyShare + o.videoOnlyShare > 1.0)
@@ -75,7 +77,11 @@ void registerSynthDatasetNode(NodeRegistry& registry, const std::string& origin)
       floatParam("two_subject_share", 0.25, 0.0, 1.0, "Share of clips with two subjects speaking in turns."),
       floatParam("speech_only_share", 0.15, 0.0, 1.0, "Share of speech-only clips (audio and transcript)."),
       floatParam("video_only_share", 0.15, 0.0, 1.0, "Share of video-only clips (silent or ambience only)."),
-      floatParam("val_fraction", 0.1, 0.0, 1.0, "Share of clips in the held-out validation split.")};
+      floatParam("val_fraction", 0.1, 0.0, 1.0, "Share of clips in the held-out validation split."),
+      boolParam("random_sides", false,
+                "Two-subject clips put subject 1 on the left or the right at random, and their captions say "
+                "which (\"Subject 1, on the right, ...\"). Off: subject 1 always stands on the left and the "
+                "captions do not say.")};
   d.params[3].widget = "seed";
   d.outputs = {port("path", types::Path, "The dataset folder."),
                port("files", types::Files, "Every file written.")};

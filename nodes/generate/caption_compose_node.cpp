@@ -47,11 +47,15 @@ class CaptionComposeNode final : public Node {
     for (int n = 1; n <= kSubjectGroups; ++n) {
       gen::SubjectCaption s;
       s.anchor = ctx.paramString(subjectParam(n, "anchor"));
+      const std::string position = ctx.paramString(subjectParam(n, "position"));
+      s.position = position == "unsaid" ? "" : position;
+      if (!s.position.empty() && s.position != "left" && s.position != "right" && s.position != "center")
+        ctx.fail(subjectParam(n, "position"), "unknown place '" + position + "' (known: unsaid, left, right, center)");
       s.appearance = ctx.paramString(subjectParam(n, "appearance"));
       s.actions = ctx.paramString(subjectParam(n, "actions"));
       s.voice = ctx.paramString(subjectParam(n, "voice"));
       s.speech = lines(ctx.paramString(subjectParam(n, "speech")));
-      if (blank(s.anchor) && blank(s.appearance) && blank(s.actions) && blank(s.voice) && s.speech.empty()) continue;
+      if (blank(s.anchor) && s.position.empty() && blank(s.appearance) && blank(s.actions) && blank(s.voice) && s.speech.empty()) continue;
       // Subject n is bound to the n-th connected identity's slot (the anchor carries it).
       s.slot = n - 1;
       if (identities != nullptr) {
@@ -108,6 +112,9 @@ void registerCaptionComposeNode(NodeRegistry& registry, const std::string& origi
     const std::string who = "Subject " + std::to_string(n);
     d.params.push_back(stringParam(subjectParam(n, "anchor"), "",
                                    who + "'s unique identifier in the caption; empty: 'Subject <slot + 1>'."));
+    d.params.push_back(enumParam(subjectParam(n, "position"), {"unsaid", "left", "right", "center"}, "unsaid",
+                                 who + "'s place in the frame, written before the appearance ('" + who +
+                                     ", on the left, ...'), as the default model's training captions do."));
     d.params.push_back(textParam(subjectParam(n, "appearance"), "", who + "'s appearance."));
     d.params.push_back(textParam(subjectParam(n, "actions"), "", who + "'s actions and expressions."));
     d.params.push_back(stringParam(subjectParam(n, "voice"), "", who + "'s voice, for the audio description."));

@@ -172,6 +172,9 @@ Subject readSubject(const json& s, const Where& w, const DatasetManifest& ds, co
   if (out.slot < 0) w.at("slot").fail("must be >= 0");
   out.appearance = getString(s, "appearance", w, false);
   out.expression = getString(s, "expression", w, false);
+  out.position = getString(s, "position", w, false);
+  if (!out.position.empty() && out.position != "left" && out.position != "right" && out.position != "center")
+    w.at("position").fail("unknown position '" + out.position + "' (known: left, right, center)");
   if (s.contains("pose")) {
     const json& pose = getObject(s, "pose", w);
     out.yaw = getNumber(pose, "yaw", w.at("pose"), 0.0);

@@ -108,6 +108,16 @@ TEST_F(HandWritten, UnknownIdentityKindAndSplit) {
   write({c});
   e = errorOf();
   EXPECT_NE(e.find("field 'split': unknown split 'test'"), std::string::npos) << e;
+  c = speechClip("c0", 1.0);
+  c["subjects"][0]["position"] = "above";
+  write({c});
+  e = errorOf();
+  EXPECT_NE(e.find("field 'subjects[0].position': unknown position 'above' (known: left, right, center)"),
+            std::string::npos)
+      << e;
+  c["subjects"][0]["position"] = "right";
+  write({c});
+  EXPECT_EQ(readDataset(dir_.path()).clips.at(0).subjects.at(0).position, "right");
 }
 
 TEST_F(HandWritten, KindRulesAndTimings) {

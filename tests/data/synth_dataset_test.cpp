@@ -284,6 +284,66 @@ TEST_F(SynthDataset, VoicePitchDiffersBetweenIdentities) {
     EXPECT_GT(means[i].first, 1.08 * means[i - 1].first) << means[i].second << " vs " << means[i - 1].second;
 }
 
+// Frame 0's left half minus its right half, per channel: the backdrop is the same on both
+// sides, so what is left is the two faces' difference.
+std::array<double, 3> leftMinusRight(const core::ImageBatch& frames) {
+  std::array<double, 3> d{0, 0, 0};
+  for (int y = 0; y < frames.height; ++y)
+    for (int x = 0; x < frames.width; ++x)
+      for (int k = 0; k < 3; ++k)
+        d[k] += (x < frames.width / 2 ? 1.0 : -1.0) * frames.pixels[(std::size_t(y) * frames.width + x) * 3 + k];
+  return d;
+}
+
+// Subjects stand where the manifest says, the captions say it when sides are random, and a
+// world without random sides keeps Subject 1 on the left with captions silent about places.
+TEST_F(SynthDataset, RandomSidesPutEachFaceWhereTheManifestAndCaptionSay) {
+  auto o = tiny(11);
+  o.identities = 4;
+  o.clipsPerIdentity = 3;
+  o.twoSubjectShare = 1.0;
+  o.speechOnlyShare = 0.0;
+  o.videoOnlyShare = 0.0;
+  for (const bool random : {false, true}) {
+    o.randomSides = random;
+    const fs::path folder = root_ / (random ? "sides_random" : "sides_fixed");
+    generateSynthDataset(o, folder);
+    const auto set = presence::data::readDataset(folder);
+    std::map<std::string, int> subjectOneAt;
+    for (const auto& c : set.clips) {
+      ASSERT_EQ(c.subjects.size(), 2u) << c.id;
+      const auto& a = c.subjects[0].slot == 0 ? c.subjects[0] : c.subjects[1];
+      const auto& b = c.subjects[0].slot == 0 ? c.subjects[1] : c.subjects[0];
+      ASSERT_TRUE((a.position == "left" && b.position == "right") ||
+                  (a.position == "right" && b.position == "left"))
+          << c.id << ": " << a.position << ", " << b.position;
+      ++subjectOneAt[a.position];
+      const bool stated = c.caption.text.find("Subject 1, on the " + a.position + ", ") != std::string::npos &&
+                          c.caption.text.find("Subject 2, on the " + b.position + ", ") != std::string::npos;
+      EXPECT_EQ(stated, random) << c.caption.text;
+      if (!random) {
+        EXPECT_EQ(c.caption.text.find("on the "), std::string::npos) << c.caption.text;
+      }
+      // The picture agrees: the face colours' left-minus-right difference points the way of
+      // the left subject's reference minus the right subject's.
+      const auto& left = a.position == "left" ? a : b;
+      const auto& right = a.position == "left" ? b : a;
+      const auto refL = meanColour(io::readImage(left.faceRefs[0].path));
+      const auto refR = meanColour(io::readImage(right.faceRefs[0].path));
+      const auto seen = leftMinusRight(io::loadVideo(*c.video).frames);
+      double dot = 0;
+      for (int k = 0; k < 3; ++k) dot += seen[k] * (refL[k] - refR[k]);
+      EXPECT_GT(dot, 0.0) << c.id << " (" << (random ? "random" : "fixed") << " sides)";
+    }
+    if (random) {
+      EXPECT_GE(subjectOneAt["left"], 2);
+      EXPECT_GE(subjectOneAt["right"], 2);
+    } else {
+      EXPECT_EQ(subjectOneAt["left"], int(set.clips.size()));
+    }
+  }
+}
+
 TEST_F(SynthDataset, AFailedGenerationLeavesNoFolderAndKeepsTheOldOne) {
   const fs::path out = root_ / "cancel";
   fs::create_directories(out);

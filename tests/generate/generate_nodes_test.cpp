@@ -175,6 +175,15 @@ TEST_F(GenerateNodes, CaptionComposeBindsSubjectsToIdentitySlots) {
   EXPECT_EQ(caption.text, text);
   EXPECT_EQ(caption.negativeVideoText, gen::kDefaultVideoNegative);
 
+  FakeContext placed = context("presence.caption_compose");
+  placed.link("model", m).link("identities", faces.outputs.at("identities"));
+  placed.set("subject1_position", "right").set("subject1_appearance", "a man");
+  run("presence.caption_compose", placed);
+  EXPECT_EQ(placed.outputs.at("text").as<std::string>(), "Subject 3, on the right, a man.");
+  placed.set("subject1_position", "above");
+  EXPECT_NE(failure("presence.caption_compose", placed).find("subject1_position: unknown place 'above'"),
+            std::string::npos);
+
   FakeContext tooMany = context("presence.caption_compose");
   tooMany.link("model", m).link("identities", faces.outputs.at("identities")).set("subject2_appearance", "a man");
   EXPECT_NE(failure("presence.caption_compose", tooMany).find("subject2_appearance: subject 2 is described"),

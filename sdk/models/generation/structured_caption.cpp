@@ -59,6 +59,9 @@ void StructuredCaption::validate() const {
       throw core::InputError("two subjects use identity slot " + std::to_string(s.slot));
     if (!anchors.insert(s.anchorText()).second)
       throw core::InputError("two subjects use the anchor '" + s.anchorText() + "'");
+    if (!s.position.empty() && s.position != "left" && s.position != "right" && s.position != "center")
+      throw core::InputError("position of " + s.anchorText() + " is '" + s.position +
+                             "' (known: left, right, center, or empty to leave it unsaid)");
     for (const auto& line : s.speech)
       if (line.find("<S>") != std::string::npos || line.find("<E>") != std::string::npos)
         throw core::InputError("speech of " + s.anchorText() +
@@ -76,13 +79,18 @@ std::string composeCaption(const StructuredCaption& caption, CaptionSyntax synta
 
   // Subject anchors: each identifier carries its appearance and actions.
   for (const auto& s : caption.subjects) {
-    std::string who = s.anchorText();
     const std::string looks = trimmed(s.appearance), does = trimmed(s.actions);
-    if (!looks.empty()) who += ", " + looks + ",";
+    // The place comes first, as synth_dataset writes it: "Subject 1, on the left, a person ...".
+    const std::string place = s.position.empty()      ? std::string()
+                              : s.position == "center" ? std::string("in the center")
+                                                       : "on the " + s.position;
+    std::string who = s.anchorText();
+    for (const std::string* part : {&place, &looks})
+      if (!part->empty()) who += ", " + *part;
+    const bool described = !place.empty() || !looks.empty();
     if (!does.empty()) {
-      append(text, sentence(who + " " + does));
-    } else if (!looks.empty()) {
-      who.pop_back();  // the trailing comma
+      append(text, sentence(who + (described ? ", " : " ") + does));
+    } else if (described) {
       append(text, sentence(who));
     }
   }

@@ -35,6 +35,30 @@ TEST(StructuredCaption, AnchorsCarryAppearanceAndSpeechInTurns) {
             "Audio: Subject 1 speaks with a bright voice. Ambience: a quiet hum.");
 }
 
+// The place is written the way synth_dataset's random_sides captions write it, so a model
+// trained on them reads it the same at generation.
+TEST(StructuredCaption, PlacesComeBeforeTheAppearance) {
+  StructuredCaption c = twoSpeakers();
+  c.subjects[0].position = "right";
+  c.subjects[1].position = "left";
+  const std::string text = composeCaption(c, CaptionSyntax::AudioSuffix);
+  EXPECT_NE(text.find("Subject 1, on the right, a woman with red hair, smiles. The cameraman, on the left. "),
+            std::string::npos)
+      << text;
+  c.subjects[0].appearance.clear();
+  c.subjects[1].position = "center";
+  const std::string bare = composeCaption(c, CaptionSyntax::AudioSuffix);
+  EXPECT_NE(bare.find("Subject 1, on the right, smiles. The cameraman, in the center. "), std::string::npos)
+      << bare;
+  c.subjects[0].position = "above";
+  try {
+    c.validate();
+    FAIL() << "an unknown position was accepted";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("position of Subject 1 is 'above'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(StructuredCaption, GroupsLinesWhenNotInTurnsAndWritesAudcap) {
   StructuredCaption c = twoSpeakers();
   c.speechInTurns = false;

@@ -56,6 +56,7 @@ struct Subject {
   std::string appearance;
   double yaw = 0.0, pitch = 0.0;
   std::string expression;
+  std::string position;  ///< where the face stands: "left", "right", "center"; empty when unknown
   std::vector<FaceRef> faceRefs;
   std::optional<std::filesystem::path> voiceRef;  ///< absolute
   std::string voiceRefText;

@@ -29,6 +29,10 @@ struct SubjectCaption {
   int64_t slot = 0;
   /// The unique identifier the caption uses for this subject; empty: "Subject <slot + 1>".
   std::string anchor;
+  /// Where the subject stands: "left", "right", "center", or empty (the caption does not say).
+  /// Models trained on captions that state places (synth_dataset's random_sides) put each face
+  /// where its anchor's place says.
+  std::string position;
   std::string appearance;  ///< "a woman with short red hair and green eyes"
   std::string actions;     ///< "smiles and nods"
   std::string voice;       ///< voice description for the audio caption ("a warm low voice")
@@ -48,12 +52,13 @@ struct StructuredCaption {
   bool speechInTurns = true;
 
   /// Throws core::InputError naming the problem: two subjects with one slot or one anchor, a
-  /// negative slot, speech containing `<S>`/`<E>` markers itself, nothing to say at all.
+  /// negative slot, an unknown position, speech containing `<S>`/`<E>` markers itself, nothing
+  /// to say at all.
   void validate() const;
 };
 
 /// The caption text in `syntax`: the scene and camera sentences, one sentence per subject
-/// ("Subject 1, a woman ..., smiles."), the speech turns ("Subject 1 says: <S>...<E>"), then the
+/// ("Subject 1, on the left, a woman ..., smiles."; the place only when given), the speech turns ("Subject 1 says: <S>...<E>"), then the
 /// audio description (voices by anchor, ambience, sound effects). Deterministic.
 std::string composeCaption(const StructuredCaption& caption, CaptionSyntax syntax);
 
