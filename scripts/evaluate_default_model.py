@@ -161,8 +161,9 @@ def pick_clips(manifest, n, prefer_val, counts=(2, 1)):
 def caption_fields(clip):
     """caption_compose parameters that re-compose the manifest caption text.
 
-    appearance and speech come from the subjects; actions and voice descriptions exist only in
-    the composed text ("Subject N, <appearance>, <actions>." / "Subject N speaks with <voice>.").
+    appearance, place and speech come from the subjects; actions and voice descriptions exist
+    only in the composed text ("Subject N, [on the <place>, ]<appearance>, <actions>." /
+    "Subject N speaks with <voice>.").
     """
     cap = clip.get("caption", {})
     text = cap.get("text", "")
@@ -170,9 +171,16 @@ def caption_fields(clip):
     for s in clip["subjects"]:
         n = s.get("slot", 0) + 1
         app = s.get("appearance", "") or ""
+        # A world with random_sides states the place after the anchor ("Subject 1, on the left, ").
+        pos = s.get("position", "")
+        place = f"on the {pos}, " if pos in ("left", "right") else ""
+        if place and f"Subject {n}, {place}" not in text:
+            place = ""
+        if place:
+            params[f"subject{n}_position"] = pos
         actions = ""
         if app:
-            m = re.search(rf"Subject {n}, {re.escape(app)}, (.*?)\.(?: |$)", text)
+            m = re.search(rf"Subject {n}, {re.escape(place + app)}, (.*?)\.(?: |$)", text)
             if m:
                 actions = m.group(1)
         m = re.search(rf"Subject {n} speaks with (.*?)\.(?: |$)", text)
