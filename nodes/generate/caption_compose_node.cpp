@@ -50,12 +50,15 @@ class CaptionComposeNode final : public Node {
       const std::string position = ctx.paramString(subjectParam(n, "position"));
       s.position = position == "unsaid" ? "" : position;
       if (!s.position.empty() && s.position != "left" && s.position != "right" && s.position != "center")
-        ctx.fail(subjectParam(n, "position"), "unknown place '" + position + "' (known: unsaid, left, right, center)");
+        ctx.fail(subjectParam(n, "position"),
+                 "unknown place '" + position + "' (known: unsaid, left, right, center)");
       s.appearance = ctx.paramString(subjectParam(n, "appearance"));
       s.actions = ctx.paramString(subjectParam(n, "actions"));
       s.voice = ctx.paramString(subjectParam(n, "voice"));
       s.speech = lines(ctx.paramString(subjectParam(n, "speech")));
-      if (blank(s.anchor) && s.position.empty() && blank(s.appearance) && blank(s.actions) && blank(s.voice) && s.speech.empty()) continue;
+      if (blank(s.anchor) && s.position.empty() && blank(s.appearance) && blank(s.actions) && blank(s.voice) &&
+          s.speech.empty())
+        continue;
       // Subject n is bound to the n-th connected identity's slot (the anchor carries it).
       s.slot = n - 1;
       if (identities != nullptr) {
@@ -114,7 +117,7 @@ void registerCaptionComposeNode(NodeRegistry& registry, const std::string& origi
                                    who + "'s unique identifier in the caption; empty: 'Subject <slot + 1>'."));
     d.params.push_back(enumParam(subjectParam(n, "position"), {"unsaid", "left", "right", "center"}, "unsaid",
                                  who + "'s place in the frame, written before the appearance ('" + who +
-                                     ", on the left, ...'), as the default model's training captions do."));
+                                     ", on the left, ...'), as synth_dataset's random_sides captions do."));
     d.params.push_back(textParam(subjectParam(n, "appearance"), "", who + "'s appearance."));
     d.params.push_back(textParam(subjectParam(n, "actions"), "", who + "'s actions and expressions."));
     d.params.push_back(stringParam(subjectParam(n, "voice"), "", who + "'s voice, for the audio description."));
