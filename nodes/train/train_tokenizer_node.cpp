@@ -1,6 +1,5 @@
 // presence.train_tokenizer: a sentencepiece caption tokenizer trained on a dataset's captions.
 #include <fstream>
-#include <random>
 
 #include "node_util.hpp"
 #include "presence/data/dataset.hpp"
@@ -24,55 +23,42 @@ class TrainTokenizerNode final : public Node {
     const fs::path folder = datasetFolder(ctx);
     const auto manifest = media::blameParam(ctx, "folder", [&] { return presence::data::readDataset(folder); });
 
-    // The corpus: every caption, then each extra text file (e.g. the caption vocabulary a
-    // studio's prompts use) given as often as 'extra_repeat' says.
+    // The corpus: every caption, then each line of each extra text file (e.g. the caption
+    // vocabulary a studio's prompts use) as often as 'extra_repeat' says. It is handed to
+    // sentencepiece in memory, so the model records no file names and the same captions give
+    // the same bytes in any output folder.
     const fs::path target = media::outputFile(ctx, "filename_prefix", ".model");
     fs::create_directories(target.parent_path());
-    const std::string tag = ".tmp-" + std::to_string(std::random_device{}());
-    const fs::path corpus = target.parent_path() / (target.stem().string() + tag + ".txt");
-    const fs::path prefix = target.parent_path() / (target.stem().string() + tag);
-    struct Cleanup {
-      std::vector<fs::path> paths;
-      ~Cleanup() {
-        std::error_code ec;
-        for (const auto& p : paths) fs::remove(p, ec);
-      }
-    } cleanup{{corpus, fs::path(prefix.string() + ".model"), fs::path(prefix.string() + ".vocab")}};
-    std::size_t lines = 0;
-    {
-      std::ofstream out(corpus);
-      if (!out) ctx.fail("filename_prefix", "cannot write " + corpus.string());
-      for (const auto& clip : manifest.clips) {
-        if (clip.caption.text.empty()) continue;
-        out << clip.caption.text << '\n';
-        ++lines;
-      }
-      if (ctx.paramString("extra_corpus").find_first_not_of(" \t\r\n") != std::string::npos) {
-        for (const auto& path : media::inputPaths(ctx, "extra_corpus")) {
-          std::ifstream in(path);
-          if (!in) ctx.fail("extra_corpus", "cannot read " + path.string());
-          const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-          for (int64_t r = 0; r < ctx.paramInt("extra_repeat"); ++r) {
-            out << text << '\n';
-            ++lines;
-          }
+    std::vector<std::string> corpus;
+    for (const auto& clip : manifest.clips)
+      if (!clip.caption.text.empty()) corpus.push_back(clip.caption.text);
+    if (ctx.paramString("extra_corpus").find_first_not_of(" \t\r\n") != std::string::npos) {
+      for (const auto& path : media::inputPaths(ctx, "extra_corpus")) {
+        std::ifstream in(path);
+        if (!in) ctx.fail("extra_corpus", "cannot read " + path.string());
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);) {
+          if (!line.empty() && line.back() == '\r') line.pop_back();
+          if (!line.empty()) lines.push_back(line);
         }
+        for (int64_t r = 0; r < ctx.paramInt("extra_repeat"); ++r)
+          corpus.insert(corpus.end(), lines.begin(), lines.end());
       }
     }
-    if (lines == 0) throw InputError("dataset " + manifest.root.string() + " has no captions to train a tokenizer on");
+    if (corpus.empty())
+      throw InputError("dataset " + manifest.root.string() + " has no captions to train a tokenizer on");
 
     const int64_t vocab = ctx.paramInt("vocab_size");
     ctx.progress(0.1, "training sentencepiece (" + std::to_string(vocab) + " pieces)");
     // T5 conventions (pad 0, </s> 1, unk 2, no <s>) and the caption markers as whole pieces,
     // as the bundled tokenizer (samples/models/README.md). hard_vocab_limit=false: a small
     // corpus may not support the full size; sentencepiece then stops below it.
-    const std::string args = "--input=" + corpus.string() + " --model_prefix=" + prefix.string() +
-                             " --vocab_size=" + std::to_string(vocab) +
+    const std::string args = "--vocab_size=" + std::to_string(vocab) +
                              " --model_type=unigram --character_coverage=1.0 --pad_id=0 --eos_id=1 --unk_id=2 "
                              "--bos_id=-1 --user_defined_symbols=<S>,<E>,<AUDCAP>,<ENDAUDCAP> --num_threads=1 "
                              "--hard_vocab_limit=false --minloglevel=2";
-    media::blameParam(ctx, "vocab_size", [&] { models::text::trainSentencePieceModel(args); });
-    fs::rename(prefix.string() + ".model", target);
+    media::blameParam(ctx, "vocab_size", [&] { models::text::trainSentencePieceModel(corpus, args, target); });
+    const std::size_t lines = corpus.size();
     const models::text::Tokenizer check(target);
     ctx.log(LogLevel::Info, "tokenizer " + target.string() + ": " + std::to_string(check.vocabSize()) +
                                 " pieces from " + std::to_string(lines) + " corpus lines");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +32,11 @@ using presence::data::ClipKind;
 using presence::data::Split;
 using presence::media::testing::TempDir;
 using presence::testing::FakeContext;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 NodeRegistry& registry() {
   static NodeRegistry* r = [] {
@@ -307,6 +313,13 @@ TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
   int leftovers = 0;  // the corpus and sentencepiece's temporary outputs are removed
   for (const auto& e : fs::directory_iterator(out.path() / "m")) leftovers += e.path().filename().string().find(".tmp-") != std::string::npos;
   EXPECT_EQ(leftovers, 0);
+  // Trained in memory: another folder gets the same bytes, and the model names no folder.
+  FakeContext tok2 = context("presence.train_tokenizer");
+  tok2.set("folder", (root_ / "mixed").string()).set("vocab_size", 200).set("filename_prefix", "elsewhere/tok");
+  run("presence.train_tokenizer", tok2);
+  const std::string tokBytes = slurp(tokFile);
+  EXPECT_EQ(tokBytes, slurp(tok2.outputs.at("path").as<std::string>()));
+  EXPECT_EQ(tokBytes.find(out.path().string()), std::string::npos);
 
   FakeContext load = context("presence.load_model");
   load.set("preset", "tiny").set("device", "cpu");

@@ -33,6 +33,28 @@ int64_t copyOut(const std::string& bytes, char* out, size_t capacity) {
   return static_cast<int64_t>(bytes.size());
 }
 
+// The sentences of a text buffer, one per non-empty line.
+class TextLines final : public sentencepiece::SentenceIterator {
+ public:
+  TextLines(const char* text, size_t size) {
+    size_t start = 0;
+    for (size_t i = 0; i <= size; ++i) {
+      if (i == size || text[i] == '\n') {
+        if (i > start) lines_.emplace_back(text + start, i - start);
+        start = i + 1;
+      }
+    }
+  }
+  bool done() const override { return next_ >= lines_.size(); }
+  void Next() override { ++next_; }
+  const std::string& value() const override { return lines_[next_]; }
+  sentencepiece::util::Status status() const override { return {}; }
+
+ private:
+  std::vector<std::string> lines_;
+  size_t next_ = 0;
+};
+
 }  // namespace
 
 extern "C" {
@@ -140,6 +162,24 @@ int32_t presence_spm_train(const char* args, char* error, size_t errorCapacity) 
       setError(error, errorCapacity, status.ToString());
       return 1;
     }
+    return 0;
+  } catch (const std::exception& e) {
+    setError(error, errorCapacity, e.what());
+    return 1;
+  }
+}
+
+int32_t presence_spm_train_text(const char* args, const char* text, size_t size, PresenceSpmModelSink sink,
+                                void* user, char* error, size_t errorCapacity) {
+  try {
+    TextLines lines(text, size);
+    std::string model;
+    const auto status = sentencepiece::SentencePieceTrainer::Train(args, &lines, &model);
+    if (!status.ok()) {
+      setError(error, errorCapacity, status.ToString());
+      return 1;
+    }
+    sink(user, model.data(), model.size());
     return 0;
   } catch (const std::exception& e) {
     setError(error, errorCapacity, e.what());

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define PRESENCE_SPM_BRIDGE_VERSION 1
+#define PRESENCE_SPM_BRIDGE_VERSION 2
 
 typedef struct PresenceSpmInfo {
   int32_t pieceSize;
@@ -49,6 +49,13 @@ int64_t presence_spm_id_to_piece(const void* handle, int32_t id, char* out, size
 int32_t presence_spm_piece_to_id(const void* handle, const char* piece, size_t size);
 /* Trains a model with sentencepiece's command-line style arguments. 0 on success. */
 int32_t presence_spm_train(const char* args, char* error, size_t errorCapacity);
+/* Receives the serialised model of presence_spm_train_text (called once, before it returns). */
+typedef void (*PresenceSpmModelSink)(void* user, const char* data, size_t size);
+/* Trains a model on the lines of `text` (split at '\n', empty lines skipped) with sentencepiece's
+   command-line style arguments, which must not name --input or --model_prefix, and hands the
+   serialised model to `sink`. No file is read or written. 0 on success. */
+int32_t presence_spm_train_text(const char* args, const char* text, size_t size, PresenceSpmModelSink sink,
+                                void* user, char* error, size_t errorCapacity);
 
 #ifdef __cplusplus
 }

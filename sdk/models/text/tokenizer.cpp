@@ -8,6 +8,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "presence/core/atomic_file.hpp"
 #include "presence/core/error.hpp"
 #include "sentencepiece_bridge.h"
 
@@ -28,6 +29,7 @@ struct Bridge {
   decltype(&presence_spm_id_to_piece) idToPiece = nullptr;
   decltype(&presence_spm_piece_to_id) pieceToId = nullptr;
   decltype(&presence_spm_train) train = nullptr;
+  decltype(&presence_spm_train_text) trainText = nullptr;
 };
 
 void locateThisLibrary() {}
@@ -80,6 +82,7 @@ Bridge loadBridge() {
     bind(library, "presence_spm_id_to_piece", b.idToPiece, path);
     bind(library, "presence_spm_piece_to_id", b.pieceToId, path);
     bind(library, "presence_spm_train", b.train, path);
+    bind(library, "presence_spm_train_text", b.trainText, path);
     return b;  // kept open for the life of the process
   }
   throw core::Error(std::string("cannot load the sentencepiece bridge ") + kBridgeFile + ":" + errors);
@@ -128,6 +131,30 @@ void trainSentencePieceModel(const std::string& arguments) {
   if (bridge().train(arguments.c_str(), error.data(), error.size()) != 0) {
     throw core::InputError(std::string("training a sentencepiece model failed: ") + error.data());
   }
+}
+
+void trainSentencePieceModel(const std::vector<std::string>& sentences, const std::string& arguments,
+                             const std::filesystem::path& model) {
+  for (const char* named : {"--input=", "--model_prefix="})
+    if (arguments.find(named) != std::string::npos)
+      throw core::InputError(std::string("training a sentencepiece model from sentences: the arguments name ") +
+                             named + "... (the sentences are the input and the model goes to " + model.string() +
+                             ")");
+  std::string text;
+  for (const auto& s : sentences) {
+    if (s.find('\n') != std::string::npos)
+      throw core::InputError("training a sentencepiece model: a sentence contains a line break");
+    text += s;
+    text += '\n';
+  }
+  std::string bytes;
+  const PresenceSpmModelSink sink = [](void* user, const char* data, size_t size) {
+    static_cast<std::string*>(user)->assign(data, size);
+  };
+  ErrorBuffer error{};
+  if (bridge().trainText(arguments.c_str(), text.data(), text.size(), sink, &bytes, error.data(), error.size()) != 0)
+    throw core::InputError(std::string("training a sentencepiece model failed: ") + error.data());
+  core::writeFileAtomically(model, bytes);
 }
 
 std::vector<int64_t> TokenizedBatch::mask() const {

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "presence/core/error.hpp"
 #include "test_tokenizer_model.hpp"
@@ -159,6 +161,53 @@ TEST(Tokenizer, MissingOrCorruptModelNamesTheFile) {
   } catch (const core::InputError& e) {
     EXPECT_NE(std::string(e.what()).find(corrupt.string()), std::string::npos) << e.what();
   }
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Training from sentences in memory gives the vocabulary the file corpus gives, and the model
+// records no file names, so two folders get the same bytes.
+TEST(Tokenizer, TrainingFromSentencesIsTheFileCorpusWithoutItsPaths) {
+  const auto dir = testing::testTokenizerModel().parent_path();
+  std::vector<std::string> sentences;
+  {
+    std::ifstream in(dir / "corpus.txt");
+    for (std::string line; std::getline(in, line);) sentences.push_back(line);
+  }
+  ASSERT_GT(sentences.size(), 100u);
+  const std::string args = "--vocab_size=200 --model_type=unigram --character_coverage=1.0"
+                           " --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1"
+                           " --pad_piece=<pad> --eos_piece=</s> --unk_piece=<unk>"
+                           " --user_defined_symbols=" +
+                           std::string(testing::kCaptionMarkers) + " --minloglevel=2";
+  const auto a = dir / "first_folder" / "tok.model", b = dir / "second_folder" / "tok.model";
+  for (const auto& m : {a, b}) {
+    std::filesystem::create_directories(m.parent_path());
+    trainSentencePieceModel(sentences, args, m);
+  }
+  const std::string bytes = slurp(a);
+  EXPECT_EQ(bytes, slurp(b));
+  EXPECT_EQ(bytes.find("first_folder"), std::string::npos);
+  EXPECT_EQ(bytes.find(dir.string()), std::string::npos);
+  EXPECT_NE(slurp(testing::testTokenizerModel()).find(dir.string()), std::string::npos);  // the file form does
+
+  const Tokenizer fromFile(testing::testTokenizerModel()), fromSentences(a);
+  EXPECT_EQ(fromSentences.vocabSize(), fromFile.vocabSize());
+  for (const char* text : {"The old fisherman whispers about a frozen lake.", "<S>Hello<E> Audio: rain."})
+    EXPECT_EQ(fromSentences.encode(text), fromFile.encode(text)) << text;
+
+  const auto refused = dir / "refused.model";
+  try {
+    trainSentencePieceModel(sentences, "--input=x.txt " + args, refused);
+    FAIL() << "--input accepted";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--input="), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(trainSentencePieceModel(sentences, "--model_type=nonsense " + args, refused), core::InputError);
+  EXPECT_FALSE(std::filesystem::exists(refused));
 }
 
 TEST(Tokenizer, DecodeRejectsOutOfRangeIds) {

@@ -50,6 +50,14 @@ struct TokenizedBatch {
 /// Throws presence::core::InputError with sentencepiece's message on failure.
 void trainSentencePieceModel(const std::string& arguments);
 
+/// Trains a sentencepiece model on `sentences` (one per element, without line breaks; empty ones
+/// skipped) with `arguments` as above but without --input and --model_prefix, and writes it to
+/// `model` atomically. Unlike the file-based form, the model records no file names (sentencepiece
+/// keeps --input and --model_prefix in it), so the same sentences and arguments give the same
+/// bytes in any folder. Throws presence::core::InputError on failure.
+void trainSentencePieceModel(const std::vector<std::string>& sentences, const std::string& arguments,
+                             const std::filesystem::path& model);
+
 /// A sentencepiece model with the T5 conventions above.
 ///
 /// sentencepiece runs inside a bridge module (libpresence_sentencepiece_bridge.so, found at
