@@ -2,11 +2,15 @@
 // presence.load_model reads back.
 #include <algorithm>
 #include <regex>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "node_util.hpp"
 #include "presence/models/dit/dit_checkpoint.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "presence/runtime/checkpoint_reader.hpp"
+#include "presence/runtime/model_key.hpp"
 #include "train_nodes.hpp"
 
 namespace presence::nodes::train {
@@ -30,6 +34,31 @@ void removeStaleShards(const std::filesystem::path& folder, const std::vector<st
   }
 }
 
+/// What the weights were made with, the same wherever the run happened: the preset, the seed of
+/// random components, and each component file by its path relative to the checkpoint and its
+/// content hash. (The model cache key names absolute paths and modification times, so writing it
+/// gave different bytes on every run.)
+std::string provenance(const gen::GenerationModel& model, const std::filesystem::path& checkpointFolder) {
+  const auto& spec = model.spec();
+  nlohmann::ordered_json j;
+  j["preset"] = spec.preset;
+  j["seed"] = spec.seed;
+  j["random"] = model.randomComponents();
+  auto& files = j["files"] = nlohmann::ordered_json::object();
+  const std::pair<const char*, const std::filesystem::path*> components[] = {
+      {"text", &spec.textCheckpoint},          {"tokenizer", &spec.tokenizer},
+      {"video_vae", &spec.videoVaeCheckpoint}, {"audio_vae", &spec.audioVaeCheckpoint},
+      {"vocoder", &spec.vocoderCheckpoint}};
+  for (const auto& [name, path] : components) {
+    if (path->empty()) continue;
+    std::error_code ec;
+    auto relative = std::filesystem::relative(*path, checkpointFolder, ec);
+    if (ec || relative.empty()) relative = path->filename();
+    files[name] = {{"file", relative.generic_string()}, {"xxh3", runtime::fileContentHash(*path)}};
+  }
+  return j.dump();
+}
+
 class SaveModelNode final : public Node {
  public:
   void execute(NodeContext& ctx) override {
@@ -43,7 +72,8 @@ class SaveModelNode final : public Node {
     options.dtype = dtype == "bf16" ? at::kBFloat16 : dtype == "f16" ? at::kHalf : at::kFloat;
     // The `_prime` twins the forward pass never reads are filled from their twins on loading.
     options.includeStoredOnly = false;
-    options.metadata["presence.model"] = model.key();
+    options.metadata["presence.model"] =
+        provenance(model, maxShardMb > 0 ? target : target.parent_path());
     ctx.progress(0.0, "writing " + target.string());
     const auto written = models::dit::saveDitCheckpoint(model.dit()->weights(), target, options);
     FileList files;
@@ -75,7 +105,9 @@ void registerSaveModelNode(NodeRegistry& registry, const std::string& origin) {
       "Writes the model's DiT weights (for example the output of a training stage) to "
       "'<filename_prefix>.safetensors' in the official layout, atomically; presence.load_model reads it as "
       "its dit_checkpoint. With max_shard_mb set it writes shards of at most that size and their index "
-      "'<filename_prefix>/model.safetensors.index.json' instead (the Hugging Face layout). The encoders and decoders are not written: they have files of their own.");
+      "'<filename_prefix>/model.safetensors.index.json' instead (the Hugging Face layout). The encoders and "
+      "decoders are not written: they have files of their own, which the metadata entry 'presence.model' "
+      "names by path relative to the checkpoint and content hash (XXH3), with the preset and seed.");
   d.inputs = {port("model", types::Model, "The model whose DiT weights to write.")};
   d.params = {enumParam("dtype", {"bf16", "f16", "f32"}, "bf16", "Stored precision (bf16 halves the file)."),
               intParam("max_shard_mb", 0, 0, 1 << 20,

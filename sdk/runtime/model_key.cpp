@@ -1,8 +1,12 @@
 #include "presence/runtime/model_key.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+#include <xxhash.h>
 
 #include "presence/core/error.hpp"
 
@@ -40,6 +44,25 @@ std::string ModelKey::str() const {
   auto& settings = j["settings"] = nlohmann::ordered_json::object();
   for (const auto& [k, v] : settings_) settings[k] = v;
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string fileContentHash(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw core::InputError("cannot read '" + path.string() + "' to hash it");
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<char> buffer(std::size_t(1) << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    XXH3_64bits_update(state, buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  const bool failed = in.bad();
+  const XXH64_hash_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  if (failed) throw core::InputError("cannot read '" + path.string() + "' to hash it");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
 }
 
 }  // namespace presence::runtime

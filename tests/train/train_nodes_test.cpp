@@ -17,6 +17,8 @@
 #include "presence/data/dataset.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "presence/models/generation/structured_caption.hpp"
+#include "presence/runtime/checkpoint_reader.hpp"
+#include "presence/runtime/model_key.hpp"
 #include "presence/runtime/safetensors.hpp"
 #include "synth_dataset.hpp"
 #include "test_util.hpp"
@@ -330,6 +332,24 @@ TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
   const auto& m = *load.outputs.at("model").as<models::generation::ModelHandle>().model;
   EXPECT_EQ(m.randomComponents(), (std::vector<std::string>{"dit", "text"}));
   EXPECT_EQ(m.spec().tokenizer, tokFile);
+
+  // A saved DiT records its components by relative path and content hash: two saves beside
+  // each other write the same bytes, and nothing names the run's folder.
+  std::vector<std::string> saved;
+  for (const char* prefix : {"m/dit_a", "m/dit_b"}) {
+    FakeContext save = context("presence.save_model");
+    save.link("model", load.outputs.at("model")).set("filename_prefix", prefix).set("dtype", "bf16");
+    run("presence.save_model", save);
+    saved.push_back(save.outputs.at("path").as<std::string>());
+  }
+  const std::string savedBytes = slurp(saved[0]);
+  EXPECT_EQ(savedBytes, slurp(saved[1]));
+  EXPECT_EQ(savedBytes.find(out.path().string()), std::string::npos);
+  const auto provenance = nlohmann::json::parse(runtime::CheckpointReader(saved[0]).metadata().at("presence.model"));
+  EXPECT_EQ(provenance["files"]["video_vae"]["file"], "video_vae.safetensors") << provenance.dump();
+  EXPECT_EQ(provenance["files"]["video_vae"]["xxh3"], runtime::fileContentHash(videoFile));
+  EXPECT_EQ(provenance["files"]["tokenizer"]["xxh3"], runtime::fileContentHash(tokFile));
+  EXPECT_EQ(provenance["random"], nlohmann::json::array({"dit", "text"}));
 }
 
 TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {

@@ -43,4 +43,9 @@ class ModelKey {
   std::map<std::string, std::string, std::less<>> settings_;
 };
 
+/// A 64-bit content hash (XXH3) of a file's bytes as 16 hex digits: what a saved checkpoint
+/// records of the files it was made with, where a cache key's path and time would differ on
+/// every run. Throws core::InputError naming a file that cannot be read.
+std::string fileContentHash(const std::filesystem::path& path);
+
 }  // namespace presence::runtime
