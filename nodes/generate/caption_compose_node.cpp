@@ -51,7 +51,7 @@ class CaptionComposeNode final : public Node {
       s.position = position == "unsaid" ? "" : position;
       if (!s.position.empty() && s.position != "left" && s.position != "right" && s.position != "center")
         ctx.fail(subjectParam(n, "position"),
-                 "unknown place '" + position + "' (known: unsaid, left, right, center)");
+                 "unknown position '" + position + "' (known: unsaid, left, right, center)");
       s.appearance = ctx.paramString(subjectParam(n, "appearance"));
       s.actions = ctx.paramString(subjectParam(n, "actions"));
       s.voice = ctx.paramString(subjectParam(n, "voice"));
@@ -117,7 +117,8 @@ void registerCaptionComposeNode(NodeRegistry& registry, const std::string& origi
                                    who + "'s unique identifier in the caption; empty: 'Subject <slot + 1>'."));
     d.params.push_back(enumParam(subjectParam(n, "position"), {"unsaid", "left", "right", "center"}, "unsaid",
                                  who + "'s place in the frame, written before the appearance ('" + who +
-                                     ", on the left, ...'), as synth_dataset's random_sides captions do."));
+                                     ", on the left, ...', 'in the center'); left and right in the form "
+                                     "synth_dataset's random_sides captions use for two subjects."));
     d.params.push_back(textParam(subjectParam(n, "appearance"), "", who + "'s appearance."));
     d.params.push_back(textParam(subjectParam(n, "actions"), "", who + "'s actions and expressions."));
     d.params.push_back(stringParam(subjectParam(n, "voice"), "", who + "'s voice, for the audio description."));

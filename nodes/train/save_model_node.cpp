@@ -35,26 +35,44 @@ void removeStaleShards(const std::filesystem::path& folder, const std::vector<st
 }
 
 /// What the weights were made with, the same wherever the run happened: the preset, the seed of
-/// random components, and each component file by its path relative to the checkpoint and its
-/// content hash. (The model cache key names absolute paths and modification times, so writing it
-/// gave different bytes on every run.)
-std::string provenance(const gen::GenerationModel& model, const std::filesystem::path& checkpointFolder) {
+/// random components, and each component file by its path relative to the checkpoint and the
+/// content hash of its bytes when saving (every shard of a sharded one). The model cache key
+/// names absolute paths and modification times, so writing it gave different bytes on every run.
+/// A component that can no longer be read gets a null hash and a warning: the trained weights
+/// are saved anyway.
+std::string provenance(NodeContext& ctx, const gen::GenerationModel& model, const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
   const auto& spec = model.spec();
   nlohmann::ordered_json j;
   j["preset"] = spec.preset;
   j["seed"] = spec.seed;
   j["random"] = model.randomComponents();
   auto& files = j["files"] = nlohmann::ordered_json::object();
-  const std::pair<const char*, const std::filesystem::path*> components[] = {
+  const fs::path base = fs::absolute(folder).lexically_normal();
+  // Lexical, so symlinks on the way are not resolved into the machine's own folder names.
+  auto relative = [&](const fs::path& p) {
+    const auto r = fs::absolute(p).lexically_normal().lexically_relative(base);
+    return (r.empty() ? p.filename() : r).generic_string();
+  };
+  const std::pair<const char*, const fs::path*> components[] = {
       {"text", &spec.textCheckpoint},          {"tokenizer", &spec.tokenizer},
       {"video_vae", &spec.videoVaeCheckpoint}, {"audio_vae", &spec.audioVaeCheckpoint},
       {"vocoder", &spec.vocoderCheckpoint}};
   for (const auto& [name, path] : components) {
     if (path->empty()) continue;
-    std::error_code ec;
-    auto relative = std::filesystem::relative(*path, checkpointFolder, ec);
-    if (ec || relative.empty()) relative = path->filename();
-    files[name] = {{"file", relative.generic_string()}, {"xxh3", runtime::fileContentHash(*path)}};
+    nlohmann::ordered_json entry = {{"file", relative(*path)}};
+    try {
+      if (path->extension() == ".json") {  // a sharded checkpoint: its index and every shard
+        auto& shards = entry["xxh3"] = nlohmann::ordered_json::object();
+        for (const auto& f : runtime::CheckpointReader(*path).files()) shards[relative(f)] = runtime::fileContentHash(f);
+      } else {
+        entry["xxh3"] = runtime::fileContentHash(*path);
+      }
+    } catch (const std::exception& e) {
+      entry["xxh3"] = nullptr;
+      ctx.log(LogLevel::Warning, std::string("the ") + name + " file is not recorded with a hash: " + e.what());
+    }
+    files[name] = std::move(entry);
   }
   return j.dump();
 }
@@ -73,7 +91,7 @@ class SaveModelNode final : public Node {
     // The `_prime` twins the forward pass never reads are filled from their twins on loading.
     options.includeStoredOnly = false;
     options.metadata["presence.model"] =
-        provenance(model, maxShardMb > 0 ? target : target.parent_path());
+        provenance(ctx, model, maxShardMb > 0 ? target : target.parent_path());
     ctx.progress(0.0, "writing " + target.string());
     const auto written = models::dit::saveDitCheckpoint(model.dit()->weights(), target, options);
     FileList files;
@@ -107,7 +125,8 @@ void registerSaveModelNode(NodeRegistry& registry, const std::string& origin) {
       "its dit_checkpoint. With max_shard_mb set it writes shards of at most that size and their index "
       "'<filename_prefix>/model.safetensors.index.json' instead (the Hugging Face layout). The encoders and "
       "decoders are not written: they have files of their own, which the metadata entry 'presence.model' "
-      "names by path relative to the checkpoint and content hash (XXH3), with the preset and seed.");
+      "names by path relative to the checkpoint and content hash (XXH3, taken when saving; null, with a "
+      "warning, for a file that can no longer be read), with the preset and seed.");
   d.inputs = {port("model", types::Model, "The model whose DiT weights to write.")};
   d.params = {enumParam("dtype", {"bf16", "f16", "f32"}, "bf16", "Stored precision (bf16 halves the file)."),
               intParam("max_shard_mb", 0, 0, 1 << 20,

@@ -1,4 +1,5 @@
 // presence.train_tokenizer: a sentencepiece caption tokenizer trained on a dataset's captions.
+#include <algorithm>
 #include <fstream>
 
 #include "node_util.hpp"
@@ -30,8 +31,13 @@ class TrainTokenizerNode final : public Node {
     const fs::path target = media::outputFile(ctx, "filename_prefix", ".model");
     fs::create_directories(target.parent_path());
     std::vector<std::string> corpus;
-    for (const auto& clip : manifest.clips)
-      if (!clip.caption.text.empty()) corpus.push_back(clip.caption.text);
+    for (const auto& clip : manifest.clips) {
+      if (clip.caption.text.empty()) continue;
+      std::string line = clip.caption.text;  // one sentence per caption, as the text encoder sees it
+      std::replace(line.begin(), line.end(), '\n', ' ');
+      std::replace(line.begin(), line.end(), '\r', ' ');
+      corpus.push_back(std::move(line));
+    }
     if (ctx.paramString("extra_corpus").find_first_not_of(" \t\r\n") != std::string::npos) {
       for (const auto& path : media::inputPaths(ctx, "extra_corpus")) {
         std::ifstream in(path);

@@ -261,9 +261,12 @@ Clip readClip(const json& c, const Where& w, const DatasetManifest& ds) {
   }
   const json& subjects = getArray(c, "subjects", w);
   std::set<int> slots;
+  std::set<std::string> places;
   for (std::size_t i = 0; i < subjects.size(); ++i) {
     Subject s = readSubject(subjects[i], w.at("subjects").at(i), ds, clip);
     if (!slots.insert(s.slot).second) w.at("subjects").at(i).at("slot").fail("slot used twice in one clip");
+    if (!s.position.empty() && !places.insert(s.position).second)
+      w.at("subjects").at(i).at("position").fail("two subjects of one clip stand " + s.position);
     clip.subjects.push_back(std::move(s));
   }
   if (clip.kind == ClipKind::Speech) {

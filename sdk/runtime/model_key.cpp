@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -49,17 +51,16 @@ std::string ModelKey::str() const {
 std::string fileContentHash(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw core::InputError("cannot read '" + path.string() + "' to hash it");
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
+  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+  if (!state) throw std::bad_alloc();
+  XXH3_64bits_reset(state.get());
   std::vector<char> buffer(std::size_t(1) << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    XXH3_64bits_update(state, buffer.data(), static_cast<std::size_t>(in.gcount()));
+    XXH3_64bits_update(state.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
   }
-  const bool failed = in.bad();
-  const XXH64_hash_t hash = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
-  if (failed) throw core::InputError("cannot read '" + path.string() + "' to hash it");
+  const XXH64_hash_t hash = XXH3_64bits_digest(state.get());
+  if (in.bad()) throw core::InputError("cannot read '" + path.string() + "' to hash it");
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
   return hex;

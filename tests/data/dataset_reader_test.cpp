@@ -118,6 +118,12 @@ TEST_F(HandWritten, UnknownIdentityKindAndSplit) {
   c["subjects"][0]["position"] = "right";
   write({c});
   EXPECT_EQ(readDataset(dir_.path()).clips.at(0).subjects.at(0).position, "right");
+  auto second = c["subjects"][0];
+  second["slot"] = 1;
+  c["subjects"].push_back(second);  // both on the right
+  write({c});
+  e = errorOf();
+  EXPECT_NE(e.find("field 'subjects[1].position': two subjects of one clip stand right"), std::string::npos) << e;
 }
 
 TEST_F(HandWritten, KindRulesAndTimings) {

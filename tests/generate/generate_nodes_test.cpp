@@ -181,7 +181,7 @@ TEST_F(GenerateNodes, CaptionComposeBindsSubjectsToIdentitySlots) {
   run("presence.caption_compose", placed);
   EXPECT_EQ(placed.outputs.at("text").as<std::string>(), "Subject 3, on the right, a man.");
   placed.set("subject1_position", "above");
-  EXPECT_NE(failure("presence.caption_compose", placed).find("subject1_position: unknown place 'above'"),
+  EXPECT_NE(failure("presence.caption_compose", placed).find("subject1_position: unknown position 'above'"),
             std::string::npos);
 
   FakeContext tooMany = context("presence.caption_compose");

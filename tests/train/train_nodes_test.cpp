@@ -312,8 +312,12 @@ TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
   run("presence.train_tokenizer", tok);
   const fs::path tokFile = tok.outputs.at("path").as<std::string>();
   EXPECT_TRUE(fs::exists(tokFile));
-  int leftovers = 0;  // the corpus and sentencepiece's temporary outputs are removed
-  for (const auto& e : fs::directory_iterator(out.path() / "m")) leftovers += e.path().filename().string().find(".tmp-") != std::string::npos;
+  int leftovers = 0;  // no corpus file, no temporary sentencepiece output, no partial write
+  for (const auto& e : fs::directory_iterator(out.path() / "m")) {
+    const std::string name = e.path().filename().string();
+    leftovers += name.find(".tmp-") != std::string::npos || name.find(".partial-") != std::string::npos ||
+                 e.path().extension() == ".txt" || e.path().extension() == ".vocab";
+  }
   EXPECT_EQ(leftovers, 0);
   // Trained in memory: another folder gets the same bytes, and the model names no folder.
   FakeContext tok2 = context("presence.train_tokenizer");
@@ -334,7 +338,7 @@ TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
   EXPECT_EQ(m.spec().tokenizer, tokFile);
 
   // A saved DiT records its components by relative path and content hash: two saves beside
-  // each other write the same bytes, and nothing names the run's folder.
+  // each other write the same bytes (no time in them), and nothing names the run's folder.
   std::vector<std::string> saved;
   for (const char* prefix : {"m/dit_a", "m/dit_b"}) {
     FakeContext save = context("presence.save_model");
@@ -350,6 +354,20 @@ TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
   EXPECT_EQ(provenance["files"]["video_vae"]["xxh3"], runtime::fileContentHash(videoFile));
   EXPECT_EQ(provenance["files"]["tokenizer"]["xxh3"], runtime::fileContentHash(tokFile));
   EXPECT_EQ(provenance["random"], nlohmann::json::array({"dit", "text"}));
+
+  // A component gone since loading does not cost the trained weights: saved, hash null, warned.
+  fs::remove(tokFile);
+  FakeContext gone = context("presence.save_model");
+  gone.link("model", load.outputs.at("model")).set("filename_prefix", "m/dit_c").set("dtype", "bf16");
+  run("presence.save_model", gone);
+  const auto goneProvenance = nlohmann::json::parse(
+      runtime::CheckpointReader(gone.outputs.at("path").as<std::string>()).metadata().at("presence.model"));
+  EXPECT_TRUE(goneProvenance["files"]["tokenizer"]["xxh3"].is_null()) << goneProvenance.dump();
+  EXPECT_EQ(goneProvenance["files"]["video_vae"]["xxh3"], runtime::fileContentHash(videoFile));
+  bool hashWarned = false;
+  for (const auto& l : gone.logs)
+    hashWarned = hashWarned || l.find("the tokenizer file is not recorded with a hash") != std::string::npos;
+  EXPECT_TRUE(hashWarned);
 }
 
 TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {

@@ -61,7 +61,7 @@ void StructuredCaption::validate() const {
       throw core::InputError("two subjects use the anchor '" + s.anchorText() + "'");
     if (!s.position.empty() && s.position != "left" && s.position != "right" && s.position != "center")
       throw core::InputError("position of " + s.anchorText() + " is '" + s.position +
-                             "' (known: left, right, center, or empty to leave it unsaid)");
+                             "' (known: left, right, center, or empty: unsaid)");
     for (const auto& line : s.speech)
       if (line.find("<S>") != std::string::npos || line.find("<E>") != std::string::npos)
         throw core::InputError("speech of " + s.anchorText() +

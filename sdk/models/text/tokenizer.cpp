@@ -147,14 +147,27 @@ void trainSentencePieceModel(const std::vector<std::string>& sentences, const st
     text += s;
     text += '\n';
   }
-  std::string bytes;
-  const PresenceSpmModelSink sink = [](void* user, const char* data, size_t size) {
-    static_cast<std::string*>(user)->assign(data, size);
+  // The sink runs inside the bridge's call: it must not throw through the bridge's frames.
+  struct Received {
+    std::string bytes;
+    bool failed = false;
+  } received;
+  const PresenceSpmModelSink sink = [](void* user, const char* data, size_t size) noexcept {
+    auto* r = static_cast<Received*>(user);
+    try {
+      r->bytes.assign(data, size);
+    } catch (...) {
+      r->failed = true;
+    }
   };
   ErrorBuffer error{};
-  if (bridge().trainText(arguments.c_str(), text.data(), text.size(), sink, &bytes, error.data(), error.size()) != 0)
+  if (bridge().trainText(arguments.c_str(), text.data(), text.size(), sink, &received, error.data(),
+                         error.size()) != 0)
     throw core::InputError(std::string("training a sentencepiece model failed: ") + error.data());
-  core::writeFileAtomically(model, bytes);
+  if (received.failed || received.bytes.empty())
+    throw core::InputError("training a sentencepiece model for " + model.string() +
+                           ": no model came back (out of memory?)");
+  core::writeFileAtomically(model, received.bytes);
 }
 
 std::vector<int64_t> TokenizedBatch::mask() const {

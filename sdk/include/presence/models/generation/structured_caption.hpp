@@ -58,8 +58,8 @@ struct StructuredCaption {
 };
 
 /// The caption text in `syntax`: the scene and camera sentences, one sentence per subject
-/// ("Subject 1, on the left, a woman ..., smiles."; the place only when given), the speech turns ("Subject 1 says: <S>...<E>"), then the
-/// audio description (voices by anchor, ambience, sound effects). Deterministic.
+/// ("Subject 1, on the left, a woman ..., smiles."; the place only when given), the speech turns
+/// ("Subject 1 says: <S>...<E>"), then the audio description (voices by anchor, ambience, sound effects). Deterministic.
 std::string composeCaption(const StructuredCaption& caption, CaptionSyntax syntax);
 
 /// The released pipeline's default negative prompts (MODEL.md): the negative pass gives the
