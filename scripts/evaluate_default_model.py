@@ -65,7 +65,7 @@ WORLD_SETTINGS, SEEN_SEED = recipe_world()
 WORLDS = [("seen", SEEN_SEED), ("unseen", 99)]
 
 GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
-       "min_voice_seconds": 0.1, "views": "front", "sampler_args": {}}
+       "min_voice_seconds": 0.1, "views": "front", "sampler_args": {}, "flip_sides": False}
 # What each clip is measured on: the model's clip, the dataset's own and its VAE round trip.
 SOURCES = ("generated", "round_trip", "ground_truth")
 DEFAULT_MODEL_ARGS = '{"preset": "small", "seed": 0}'
@@ -177,7 +177,10 @@ def caption_fields(clip):
         if place and f"Subject {n}, {place}" not in text:
             place = ""
         if place:
-            params[f"subject{n}_position"] = pos
+            # --flip-sides: the caption names the other side (a probe of whether the model reads
+            # it); the measurement still takes each subject where the dataset drew it.
+            flipped = {"left": "right", "right": "left"}[pos]
+            params[f"subject{n}_position"] = flipped if GEN["flip_sides"] else pos
         actions = ""
         if app:
             m = re.search(rf"Subject {n}, {re.escape(place + app)}, (.*?)\.(?: |$)", text)
@@ -682,6 +685,10 @@ def main(argv=None):
     ap.add_argument("--sampler-args", default="{}",
                     help="JSON object merged into the sampler's params, e.g. "
                          "'{\"negative_drops_faces\": true}' (default: %(default)s)")
+    ap.add_argument("--flip-sides", action="store_true",
+                    help="captions that state places (random_sides worlds) name the other side at "
+                         "generation; the measurement keeps the dataset's sides, so a model that "
+                         "follows the caption scores face pair-bound below 0.5")
     ap.add_argument("--skip-generated", action="store_true",
                     help="measure only the ground truth (no generation, no round trip)")
     ap.add_argument("--round-trip-only", action="store_true",
@@ -699,6 +706,7 @@ def main(argv=None):
                          "(default: the shipped recipe)")
     args = ap.parse_args(argv)
     GEN["views"] = args.views
+    GEN["flip_sides"] = args.flip_sides
     if args.contact_sheet_only:
         return contact_sheet_only(os.path.abspath(args.out))
     global WORLD_SETTINGS, SEEN_SEED, WORLDS

@@ -21,6 +21,8 @@
 #   --round-trip-only     measure the dataset's clips and their VAE round trip, without generating
 #   --recipe GRAPH        training graph whose 'world' node sets the worlds (default: the shipped
 #                         samples/graphs/train_default_model.json)
+#   --flip-sides          captions that state places name the other side (a probe of whether the
+#                         model reads them; the measurement keeps the dataset's sides)
 #
 # Environment: PRESENCE = the presence binary (default build/release/bin/presence),
 #              PYTHON = the interpreter (default /usr/bin/python3; it needs numpy).
