@@ -40,7 +40,8 @@ void removeStaleShards(const std::filesystem::path& folder, const std::vector<st
 /// names absolute paths and modification times, so writing it gave different bytes on every run.
 /// A component that can no longer be read gets a null hash and a warning: the trained weights
 /// are saved anyway.
-std::string provenance(NodeContext& ctx, const gen::GenerationModel& model, const std::filesystem::path& folder) {
+std::string provenance(NodeContext& ctx, const gen::GenerationModel& model,
+                       const std::filesystem::path& folder) {
   namespace fs = std::filesystem;
   const auto& spec = model.spec();
   nlohmann::ordered_json j;
@@ -64,7 +65,8 @@ std::string provenance(NodeContext& ctx, const gen::GenerationModel& model, cons
     try {
       if (path->extension() == ".json") {  // a sharded checkpoint: its index and every shard
         auto& shards = entry["xxh3"] = nlohmann::ordered_json::object();
-        for (const auto& f : runtime::CheckpointReader(*path).files()) shards[relative(f)] = runtime::fileContentHash(f);
+        for (const auto& f : runtime::CheckpointReader(*path).files())
+          shards[relative(f)] = runtime::fileContentHash(f);
       } else {
         entry["xxh3"] = runtime::fileContentHash(*path);
       }
