@@ -1,5 +1,5 @@
 // Image operations for identity references: resize, centre crop, dense near-square view grid,
-// frame repetition.
+// frame repetition, hue rotation.
 #include <OpenImageIO/imagebuf.h>
 #include <OpenImageIO/imagebufalgo.h>
 
@@ -135,6 +135,26 @@ ImageBatch toRgb(const ImageBatch& images) {
   for (int i = 0; i < images.count; ++i) {
     frameRgb(images, i, rgb);
     std::copy(rgb.begin(), rgb.end(), out.frame(i));
+  }
+  return out;
+}
+
+ImageBatch rotateHue(const ImageBatch& images, double radians) {
+  checkBatch(images, "cannot rotate hues");
+  if (images.channels != 3)
+    throw core::InputError("cannot rotate hues: the images have " + std::to_string(images.channels) +
+                           " channels, not 3 (RGB)");
+  if (!std::isfinite(radians)) throw core::InputError("cannot rotate hues: the angle is not a finite number");
+  // Rodrigues' rotation about the unit vector (1,1,1)/sqrt(3): R = cI + (1-c) uu^T + s[u]x.
+  const double c = std::cos(radians), s = std::sin(radians) / std::sqrt(3.0), t = (1.0 - c) / 3.0;
+  const float m[3][3] = {{float(c + t), float(t - s), float(t + s)},
+                         {float(t + s), float(c + t), float(t - s)},
+                         {float(t - s), float(t + s), float(c + t)}};
+  ImageBatch out = images;
+  float* p = out.pixels.data();
+  for (std::size_t i = 0, n = out.pixels.size(); i < n; i += 3, p += 3) {
+    const float r = p[0], g = p[1], b = p[2];
+    for (int k = 0; k < 3; ++k) p[k] = std::clamp(m[k][0] * r + m[k][1] * g + m[k][2] * b, 0.0f, 1.0f);
   }
   return out;
 }

@@ -142,6 +142,12 @@ ImageBatch repeatFrames(const ImageBatch& images, int count);
 /// when it already has 3.
 ImageBatch toRgb(const ImageBatch& images);
 
+/// A copy of an RGB batch with every colour turned by `radians` about the grey axis (r = g = b):
+/// greys stay, hues rotate (a third of a turn sends red to green, green to blue, blue to red),
+/// the mean of the channels is kept; results are clamped to 0..1. Training uses it to recolour a
+/// clip and its face references alike, so that a face's colours come only from its reference.
+ImageBatch rotateHue(const ImageBatch& images, double radians);
+
 // ---------------------------------------------------------------------------------------------
 // Audio (audio_io.cpp)
 

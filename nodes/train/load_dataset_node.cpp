@@ -1,6 +1,9 @@
 // presence.load_dataset: reads a dataset folder and encodes every clip once with the model.
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
@@ -59,9 +62,13 @@ class LoadDatasetNode final : public Node {
     const bool gridsEverywhere = ctx.paramString("stage12_faces") == "all_views";
     const std::size_t n = maxClips > 0 ? std::min(manifest.clips.size(), static_cast<std::size_t>(maxClips)) : manifest.clips.size();
 
+    const int64_t colourCopies = ctx.paramInt("colour_copies");
+    const uint64_t colourSeed = static_cast<uint64_t>(ctx.paramInt("colour_seed"));
+
     TrainingDataset out;
     out.modelKey = model.encoderKey();
     out.root = manifest.root;
+    std::size_t recoloured = 0;
     for (std::size_t i = 0; i < n; ++i) {
       ctx.throwIfCancelled();
       const auto& clip = manifest.clips[i];
@@ -72,14 +79,14 @@ class LoadDatasetNode final : public Node {
       e.split = clip.split;
       e.kind = clip.kind;
       double seconds = clip.duration;
+      std::optional<ImageBatch> frames;
       if (clip.video) {
         const Video video = io::loadVideo(*clip.video);
         if (video.frames.count == 0) throw InputError(where + ": the video has no frames");
         const int w = static_cast<int>(std::max<int64_t>(m, video.frames.width / m * m));
         const int h = static_cast<int>(std::max<int64_t>(m, video.frames.height / m * m));
-        const ImageBatch frames = trimFrames(model, io::centerCrop(io::toRgb(video.frames), w, h), where);
-        if (video.fps > 0) seconds = frames.count / video.fps;
-        e.video = cpu(model.encodeFrames(framesTensor(frames)));
+        frames = trimFrames(model, io::centerCrop(io::toRgb(video.frames), w, h), where);
+        if (video.fps > 0) seconds = frames->count / video.fps;
       }
       if (clip.audio) {
         const Audio audio = io::loadAudio(*clip.audio, rate, 1);
@@ -87,25 +94,16 @@ class LoadDatasetNode final : public Node {
         const auto limit = clip.video ? static_cast<int64_t>(seconds * rate + 0.5) : audio.frames();
         e.audio = cpu(model.encodeWaveform(waveTensor(audio, std::max<int64_t>(1, limit))));
       }
+      std::vector<ImageBatch> faceViews;  // per subject with a face, all its views
       for (const auto& s : clip.subjects) {
         if (s.slot < 0 || s.slot >= model.maxSubjects()) continue;
         if (!s.faceRefs.empty()) {
           std::vector<std::filesystem::path> paths;
           for (const auto& f : s.faceRefs) paths.push_back(f.path);
-          const ImageBatch views = io::toRgb(io::readImages(paths, io::FitMode::Resize));
-          // Stage 3 trains on the packed grid of every view (paper section 3.4); stages 1 and 2 on
-          // the first view alone (one-shot, as a user gives one photo), or on the grid as well.
-          auto encode = [&](const ImageBatch& image) { return cpu(model.encodeFrames(framesTensor(image))); };
-          ImageBatch first(1, views.height, views.width, views.channels);
-          std::copy_n(views.pixels.begin(), first.pixels.size(), first.pixels.begin());
-          const at::Tensor grid = views.count == 1 ? encode(io::centerCrop(first, refSize, refSize))
-                                                   : encode(io::packViewsGrid(views, refSize, refSize).image);
-          e.multiViewFaces.push_back(grid);
-          e.faces.push_back(gridsEverywhere || views.count == 1 ? grid
-                                                                : encode(io::centerCrop(first, refSize, refSize)));
+          faceViews.push_back(io::toRgb(io::readImages(paths, io::FitMode::Resize)));
           e.faceSlots.push_back(s.slot);
           e.faceIdentities.push_back(s.identity);
-          e.faceViews.push_back(views.count);
+          e.faceViews.push_back(faceViews.back().count);
         }
         if (s.voiceRef) {
           const Audio voice = io::loadAudio(*s.voiceRef, rate, 1);
@@ -122,13 +120,44 @@ class LoadDatasetNode final : public Node {
       if (emb.size(1) < len) emb = at::constant_pad_nd(emb, {0, 0, 0, len - emb.size(1)});
       e.text = emb.slice(1, 0, len).contiguous();
       e.textTokens = std::min<int64_t>(len, text.lengths[0].item<int64_t>());
+
+      // The clip's pictures (frames and face references), hues turned by `radians` (0: as read).
+      auto encodePictures = [&](EncodedClip& c, double radians) {
+        auto recolour = [&](const ImageBatch& image) { return radians == 0.0 ? image : io::rotateHue(image, radians); };
+        auto encode = [&](const ImageBatch& image) { return cpu(model.encodeFrames(framesTensor(recolour(image)))); };
+        if (frames) c.video = encode(*frames);
+        for (const ImageBatch& views : faceViews) {
+          // Stage 3 trains on the packed grid of every view (paper section 3.4); stages 1 and 2 on
+          // the first view alone (one-shot, as a user gives one photo), or on the grid as well.
+          ImageBatch first(1, views.height, views.width, views.channels);
+          std::copy_n(views.pixels.begin(), first.pixels.size(), first.pixels.begin());
+          const at::Tensor grid = views.count == 1 ? encode(io::centerCrop(first, refSize, refSize))
+                                                   : encode(io::packViewsGrid(views, refSize, refSize).image);
+          c.multiViewFaces.push_back(grid);
+          c.faces.push_back(gridsEverywhere || views.count == 1 ? grid : encode(io::centerCrop(first, refSize, refSize)));
+        }
+      };
+      // Recoloured copies of training clips that show faces: the same sound, caption and voices,
+      // frames and face references turned alike, so that only the reference tells a face's colours.
+      std::vector<EncodedClip> copies;
+      if (clip.split == presence::data::Split::Train && frames && !faceViews.empty())
+        for (int64_t k = 1; k <= colourCopies; ++k) {
+          EncodedClip c = e;  // shares the audio, text and voice tensors
+          c.id = clip.id + "/hue" + std::to_string(k);
+          encodePictures(c, recolouredCopyHue(colourSeed, clip.id, k, colourCopies));
+          copies.push_back(std::move(c));
+        }
+      encodePictures(e, 0.0);
       out.clips.push_back(std::move(e));
+      recoloured += copies.size();
+      for (auto& c : copies) out.clips.push_back(std::move(c));
     }
     ctx.log(LogLevel::Info, "dataset " + manifest.root.string() + ": " + std::to_string(out.clips.size()) +
                                 " clips (" + std::to_string(out.count(presence::data::ClipKind::AudioVideo)) + " av, " +
                                 std::to_string(out.count(presence::data::ClipKind::Speech)) + " speech, " +
                                 std::to_string(out.count(presence::data::ClipKind::Video)) + " video; " +
-                                std::to_string(out.count({}, presence::data::Split::Val)) + " val)");
+                                std::to_string(out.count({}, presence::data::Split::Val)) + " val" +
+                                (recoloured ? "; " + std::to_string(recoloured) + " of them recoloured copies" : "") + ")");
     ctx.setOutput("dataset", Value::make(types::Dataset, std::move(out)));
   }
 };
@@ -142,7 +171,8 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
       "with the model: video frames centre-cropped to a multiple of the model's pixels per token and trimmed "
       "to a valid frame count, audio at the model's rate in mono, face references (every view packed into "
       "a grid for stage 3; for stages 1 and 2 the first view alone or the same grid, by stage12_faces), voice "
-      "references and caption embeddings. Keeps each clip's split and kind.");
+      "references and caption embeddings. Keeps each clip's split and kind. Optionally adds recoloured copies "
+      "of the training clips (colour_copies).");
   d.inputs = {port("model", types::Model, "The model whose encoders encode the clips (the one to train)."),
               port("path", types::Path, "The dataset folder (overrides 'folder'), e.g. from synth_dataset.", true)};
   d.params = {pathParam("folder", "The dataset folder (dataset.json, identities.jsonl, manifest.jsonl)."),
@@ -152,7 +182,15 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
               enumParam("stage12_faces", {"first_view", "all_views"}, "first_view",
                         "Face references of stages 1 and 2: the first view alone (one photo, as generation is "
                         "usually given; the paper's one-shot references) or every view packed into a grid, as "
-                        "stage 3 always uses.")};
+                        "stage 3 always uses."),
+              intParam("colour_copies", 0, 0, 8,
+                       "Recoloured copies of every training clip that shows faces: its frames and face "
+                       "references with their hues turned alike about the grey axis (a random turn per copy, "
+                       "copies spread round the colour circle), its sound, caption and voice references "
+                       "unchanged. A face's colours then follow only its reference, not its identity or "
+                       "caption, which a model of few identities otherwise learns by heart. Validation clips "
+                       "are not copied. 0: none."),
+              intParam("colour_seed", 0, 0, 2147483647, "Seed of the copies' hue turns.")};
   d.outputs = {port("dataset", types::Dataset, "The encoded clips, in memory.")};
   registry.add<LoadDatasetNode>(std::move(d), origin);
 }

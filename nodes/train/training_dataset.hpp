@@ -3,11 +3,13 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "presence/data/dataset.hpp"
@@ -58,17 +60,38 @@ struct TrainingDataset {
   }
 };
 
-inline std::size_t clipBytes(const at::Tensor& t) {
-  return t.defined() ? static_cast<std::size_t>(t.numel()) * t.element_size() : 0;
+/// The hue turn (radians) of the k-th (1-based) of `copies` recoloured copies load_dataset makes
+/// of a training clip: drawn from (seed, clip id, k) alone, so the same manifest gives the same
+/// copies in any order, and kept within the k-th of copies + 1 equal sectors of the colour circle
+/// (the 0th is the clip as it is), so that no copy lies within half a sector of the original or of
+/// another copy.
+inline double recolouredCopyHue(uint64_t seed, const std::string& clipId, int64_t k, int64_t copies) {
+  uint64_t h = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(k);
+  for (const unsigned char ch : clipId) h = (h ^ ch) * 0x100000001B3ull;  // FNV-1a steps
+  h ^= h >> 33;  // splitmix64's finaliser spreads the bits before taking a fraction
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  const double u = static_cast<double>(h >> 11) * 0x1.0p-53;  // uniform in [0, 1)
+  return 2.0 * M_PI * (static_cast<double>(k) - 0.5 + u) / static_cast<double>(copies + 1);
 }
+
+/// Bytes the dataset holds, each tensor's storage counted once (recoloured copies share their
+/// original's sound, caption and voices; a one-view face is its own grid).
 inline std::size_t payloadBytes(const TrainingDataset& v) {
+  std::unordered_set<const void*> seen;
   std::size_t n = 0;
+  auto add = [&](const at::Tensor& t) {
+    if (t.defined() && seen.insert(t.storage().data()).second) n += static_cast<std::size_t>(t.numel()) * t.element_size();
+  };
   for (const auto& c : v.clips) {
-    n += clipBytes(c.video) + clipBytes(c.audio) + clipBytes(c.text);
-    for (const auto& f : c.faces) n += clipBytes(f);
-    for (std::size_t k = 0; k < c.multiViewFaces.size(); ++k)
-      if (k >= c.faces.size() || !c.multiViewFaces[k].is_same(c.faces[k])) n += clipBytes(c.multiViewFaces[k]);
-    for (const auto& a : c.voices) n += clipBytes(a);
+    add(c.video);
+    add(c.audio);
+    add(c.text);
+    for (const auto& f : c.faces) add(f);
+    for (const auto& f : c.multiViewFaces) add(f);
+    for (const auto& a : c.voices) add(a);
   }
   return n;
 }

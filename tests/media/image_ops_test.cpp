@@ -123,5 +123,34 @@ TEST(ImageOps, ToRgbReplicatesGrey) {
   EXPECT_EQ(rgb.pixels, (std::vector<float>{0.25f, 0.25f, 0.25f, 0.75f, 0.75f, 0.75f}));
 }
 
+TEST(ImageOps, RotateHueTurnsColoursAboutTheGreyAxis) {
+  ImageBatch b(1, 1, 4, 3);
+  const std::vector<Colour> in = {{1, 0, 0}, {0.2f, 0.5f, 0.9f}, {0.4f, 0.4f, 0.4f}, {0.6f, 0.3f, 0.35f}};
+  for (int x = 0; x < 4; ++x)
+    for (int k = 0; k < 3; ++k) b.at(0, 0, x, k) = in[x][k];
+  const double third = 2.0 * M_PI / 3.0;
+  // A third of a turn permutes the channels: red to green, (r,g,b) to (b,r,g).
+  const ImageBatch t = rotateHue(b, third);
+  for (int x = 0; x < 4; ++x) expectColour(t, x, 0, {in[x][2], in[x][0], in[x][1]}, "x=" + std::to_string(x));
+  const ImageBatch none = rotateHue(b, 0.0);
+  for (int x = 0; x < 4; ++x) expectColour(none, x, 0, in[x], "unturned x=" + std::to_string(x));
+  // Any angle keeps greys and the mean of in-gamut colours, and turning back undoes it.
+  const ImageBatch q = rotateHue(b, 0.3);
+  expectColour(q, 2, 0, in[2], "grey");
+  EXPECT_NEAR(q.at(0, 0, 3, 0) + q.at(0, 0, 3, 1) + q.at(0, 0, 3, 2), 1.25f, 1e-5);
+  float moved = 0.0f;
+  for (int k = 0; k < 3; ++k) moved = std::max(moved, std::abs(q.at(0, 0, 3, k) - in[3][k]));
+  EXPECT_GT(moved, 0.03f) << "a small turn changes the colour";
+  const ImageBatch back = rotateHue(q, -0.3);
+  expectColour(back, 3, 0, in[3], "turned back");
+  // Colours pushed out of gamut are clamped, not wrapped.
+  for (float v : rotateHue(b, 1.0).pixels) {
+    EXPECT_GE(v, 0.0f);
+    EXPECT_LE(v, 1.0f);
+  }
+  EXPECT_INPUT_ERROR(rotateHue(ImageBatch(1, 2, 2, 1), 1.0), "not 3");
+  EXPECT_INPUT_ERROR(rotateHue(b, std::nan("")), "finite");
+}
+
 }  // namespace
 }  // namespace presence::media::testing

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -176,6 +177,98 @@ TEST_F(TrainNodes, DatasetPayloadHasTheManifestsClipsPerSplitAndKind) {
   for (const auto& c : grids.outputs.at("dataset").as<TrainingDataset>().clips)
     for (std::size_t k = 0; k < c.faces.size(); ++k, ++checked) EXPECT_TRUE(c.faces[k].is_same(c.multiViewFaces[k])) << c.id;
   EXPECT_GT(checked, 0);
+}
+
+TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
+  const auto manifest = presence::data::readDataset(root_ / "mixed");
+  const Value m = model();
+  auto load = [&](int copies, int seed) {
+    FakeContext ctx = context("presence.load_dataset");
+    ctx.set("folder", (root_ / "mixed").string()).set("colour_copies", copies).set("colour_seed", seed).link("model", m);
+    run("presence.load_dataset", ctx);
+    return ctx.outputs.at("dataset");
+  };
+  const Value v = load(2, 4);
+  const auto& ds = v.as<TrainingDataset>();
+  std::map<std::string, const EncodedClip*> byId;
+  for (const auto& c : ds.clips) byId[c.id] = &c;
+  ASSERT_EQ(byId.size(), ds.clips.size()) << "ids are unique";
+
+  std::size_t copied = 0;
+  for (const auto& clip : manifest.clips) {
+    const bool shown = clip.split == Split::Train && clip.video && !clip.subjects.empty() && !clip.subjects[0].faceRefs.empty();
+    ASSERT_TRUE(byId.count(clip.id)) << clip.id;
+    const EncodedClip& orig = *byId[clip.id];
+    double previous = 0.0;
+    for (int k = 1; k <= 2; ++k) {
+      const std::string id = clip.id + "/hue" + std::to_string(k);
+      ASSERT_EQ(byId.count(id), shown ? 1u : 0u) << id;
+      if (!shown) continue;
+      ++copied;
+      // Each copy's turn lies in its own third of the circle, apart from the original's.
+      const double hue = recolouredCopyHue(4, clip.id, k, 2);
+      EXPECT_GE(hue, 2 * M_PI * (k - 0.5) / 3) << id;
+      EXPECT_LT(hue, 2 * M_PI * (k + 0.5) / 3) << id;
+      EXPECT_GT(hue, previous);
+      previous = hue;
+      const EncodedClip& c = *byId[id];
+      EXPECT_EQ(c.split, Split::Train);
+      EXPECT_EQ(c.kind, orig.kind);
+      // The same sound, caption and voices (shared, not re-encoded) ...
+      EXPECT_EQ(c.audio.defined(), orig.audio.defined()) << id;
+      if (orig.audio.defined()) EXPECT_TRUE(c.audio.is_same(orig.audio)) << id;
+      EXPECT_TRUE(c.text.is_same(orig.text)) << id;
+      ASSERT_EQ(c.voices.size(), orig.voices.size()) << id;
+      for (std::size_t j = 0; j < c.voices.size(); ++j) EXPECT_TRUE(c.voices[j].is_same(orig.voices[j])) << id;
+      EXPECT_EQ(c.faceIdentities, orig.faceIdentities);
+      EXPECT_EQ(c.faceSlots, orig.faceSlots);
+      // ... other pictures: the frames and every face reference, each the original turned.
+      ASSERT_EQ(c.video.sizes(), orig.video.sizes()) << id;
+      EXPECT_FALSE(at::allclose(c.video, orig.video, 1e-3, 1e-3)) << id << ": frames not recoloured";
+      ASSERT_EQ(c.faces.size(), orig.faces.size()) << id;
+      for (std::size_t j = 0; j < c.faces.size(); ++j) {
+        EXPECT_FALSE(at::allclose(c.faces[j], orig.faces[j], 1e-3, 1e-3)) << id << ": face not recoloured";
+        EXPECT_FALSE(at::allclose(c.multiViewFaces[j], orig.multiViewFaces[j], 1e-3, 1e-3)) << id;
+      }
+      // The one-shot face is the first view, centre-cropped, turned by the copy's hue, encoded.
+      const auto& enc = m.as<models::generation::ModelHandle>().model;
+      const ImageBatch first = presence::media::centerCrop(
+          presence::media::toRgb(presence::media::readImage(clip.subjects[0].faceRefs[0].path)), 64, 64);
+      const ImageBatch turned = presence::media::rotateHue(first, hue);
+      const at::Tensor pixels =
+          at::from_blob(const_cast<float*>(turned.pixels.data()), {1, turned.height, turned.width, 3}, at::kFloat).clone();
+      EXPECT_TRUE(at::allclose(enc->encodeFrames(pixels).to(at::kFloat), c.faces[0], 1e-5, 1e-5)) << id;
+    }
+  }
+  EXPECT_GT(copied, 0u);
+  EXPECT_EQ(ds.clips.size(), manifest.clips.size() + copied);
+  // The payload grows by the copies' own pictures only: their sound, caption and voices are shared.
+  auto bytes = [](const at::Tensor& t) { return static_cast<std::size_t>(t.numel()) * t.element_size(); };
+  std::size_t pictures = 0;
+  for (const auto& c : ds.clips) {
+    if (c.id.find("/hue") == std::string::npos) continue;
+    pictures += bytes(c.video);
+    for (std::size_t j = 0; j < c.faces.size(); ++j)
+      pictures += bytes(c.faces[j]) + (c.multiViewFaces[j].is_same(c.faces[j]) ? 0 : bytes(c.multiViewFaces[j]));
+  }
+  EXPECT_EQ(payloadBytes(ds), payloadBytes(load(0, 4).as<TrainingDataset>()) + pictures);
+  EXPECT_EQ(ds.count({}, Split::Val), presence::data::filterClips(manifest, {}, Split::Val).size());
+
+  // The same seed gives the same copies; another seed other turns.
+  const Value again = load(2, 4);
+  const Value other = load(2, 5);
+  const auto& a = again.as<TrainingDataset>().clips;
+  const auto& o = other.as<TrainingDataset>().clips;
+  ASSERT_EQ(a.size(), ds.clips.size());
+  int differ = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].id, ds.clips[i].id);
+    if (ds.clips[i].video.defined()) {
+      EXPECT_TRUE(at::equal(a[i].video, ds.clips[i].video)) << a[i].id;
+      if (!at::equal(o[i].video, ds.clips[i].video)) ++differ;
+    }
+  }
+  EXPECT_EQ(differ, static_cast<int>(copied));
 }
 
 TEST_F(TrainNodes, MissingFolderFailsNamingTheParameter) {
