@@ -21,6 +21,7 @@
 #include "presence/runtime/checkpoint_reader.hpp"
 #include "presence/runtime/model_key.hpp"
 #include "presence/runtime/safetensors.hpp"
+#include "presence/runtime/safetensors_writer.hpp"
 #include "synth_dataset.hpp"
 #include "test_util.hpp"
 #include "train_nodes.hpp"
@@ -447,6 +448,32 @@ TEST_F(TrainNodes, VaeAndTokenizerTrainersWriteFilesThatLoadModelReads) {
   EXPECT_EQ(provenance["files"]["video_vae"]["xxh3"], runtime::fileContentHash(videoFile));
   EXPECT_EQ(provenance["files"]["tokenizer"]["xxh3"], runtime::fileContentHash(tokFile));
   EXPECT_EQ(provenance["random"], nlohmann::json::array({"dit", "text"}));
+
+  // A sharded component is recorded by its index, with the hash of the index and of every shard.
+  std::map<std::string, at::Tensor> vaeTensors;
+  for (const auto& name : runtime::CheckpointReader(videoFile).names())
+    vaeTensors[name] = runtime::CheckpointReader(videoFile).view(name).clone();
+  const fs::path vaeIndex =
+      runtime::saveShardedSafetensors(out.path() / "m" / "vae_shards", "model", vaeTensors, 64 * 1024);
+  const auto vaeFiles = runtime::CheckpointReader(vaeIndex).files();
+  ASSERT_GE(vaeFiles.size(), 3u) << "an index and at least two shards";
+  FakeContext shardedLoad = context("presence.load_model");
+  shardedLoad.set("preset", "tiny").set("device", "cpu").set("video_vae_checkpoint", vaeIndex.string());
+  run("presence.load_model", shardedLoad);
+  FakeContext shardedSave = context("presence.save_model");
+  shardedSave.link("model", shardedLoad.outputs.at("model")).set("filename_prefix", "m/dit_s").set("dtype", "bf16");
+  run("presence.save_model", shardedSave);
+  const auto shardedProvenance = nlohmann::json::parse(
+      runtime::CheckpointReader(shardedSave.outputs.at("path").as<std::string>()).metadata().at("presence.model"));
+  const auto& vae = shardedProvenance["files"]["video_vae"];
+  EXPECT_EQ(vae["file"], "vae_shards/model.safetensors.index.json") << vae.dump();
+  ASSERT_TRUE(vae["xxh3"].is_object()) << vae.dump();
+  EXPECT_EQ(vae["xxh3"].size(), vaeFiles.size()) << vae.dump();
+  for (const auto& f : vaeFiles) {
+    const std::string rel = "vae_shards/" + f.filename().string();
+    ASSERT_TRUE(vae["xxh3"].contains(rel)) << rel << " in " << vae.dump();
+    EXPECT_EQ(vae["xxh3"][rel], runtime::fileContentHash(f)) << rel;
+  }
 
   // A component gone since loading does not cost the trained weights: saved, hash null, warned.
   fs::remove(tokFile);
