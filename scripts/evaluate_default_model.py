@@ -10,8 +10,10 @@ new identities):
                                                           own reference among every speaker's),
   * do the lips move with the speech                    (mouth motion vs audio RMS, Pearson r),
   * in two-subject clips does each voice come with its own face ("bound" flags per subject, and
-    "pair-bound" per clip: the given assignment of references closer than the swapped one; and
-    "speaker": the face whose mouth moves during a turn is that turn's speaker's place).
+    "pair-bound" per clip: the given assignment of references closer than the swapped one;
+    "speaker": the face whose mouth moves during a turn is that turn's speaker's place; and
+    "voice-face": the face that moves during a turn looks like that turn's speaker, wherever it
+    stands).
 
 For every picked manifest clip a generation graph is written (load_model -> identity_encode per
 subject -> caption_compose -> sampler -> vae_decode -> mux_video / save_audio) with the clip's own
@@ -384,6 +386,7 @@ def subject_rows(report, clip_kind):
             "pitch_pair": pair.get("pitch", {}).get("bound"),
             "timbre_pair": pair.get("timbre", {}).get("bound"),
             "speaker_pair": pair.get("speaker", {}).get("bound"),
+            "voice_face_pair": pair.get("voice_face", {}).get("bound"),
             "lip_r0": l["lag0_r"], "lip_rbest": l["best_r"], "best_lag": l["best_lag_frames"],
         })
     return rows
@@ -421,6 +424,7 @@ COLUMNS = [("own_de", "own-face ΔE ↓", ".1f"), ("other_de", "other-face ΔE",
            ("timbre_own", "timbre dist ↓", ".1f"), ("timbre_rank", "timbre rank ↓", ".2f"),
            ("timbre_bound", "timbre-bound ↑", ".2f"), ("timbre_pair", "timbre pair-bound ↑", ".2f"),
            ("speaker_pair", "speaker pair-bound ↑", ".2f"),
+           ("voice_face_pair", "voice-face pair-bound ↑", ".2f"),
            ("lip_r0", "lip r@0 ↑", "+.3f"), ("lip_rbest", "lip r@best ↑", "+.3f")]
 
 
@@ -464,7 +468,7 @@ def markdown(summary):
     out += ["", "## Per clip", "",
             "| world | clip | split | subjects | source | subject | region | own ΔE | other ΔE | "
             "colour bound | abs st | voice bound | timbre dist | timbre rank | timbre bound | "
-            "pair-bound face / pitch / timbre / speaker | r@0 | r@best (lag) |",
+            "pair-bound face / pitch / timbre / speaker / voice-face | r@0 | r@best (lag) |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in summary["clips"]:
         for src in SOURCES:
@@ -477,7 +481,7 @@ def markdown(summary):
                            f"{f(r.get('timbre_own'), '.1f')} | {f(r.get('timbre_rank'), '.2f')} | "
                            f"{f(r.get('timbre_bound'), '')} | {f(r.get('face_pair'), '')} / "
                            f"{f(r.get('pitch_pair'), '')} / {f(r.get('timbre_pair'), '')} / "
-                           f"{f(r.get('speaker_pair'), '')} | "
+                           f"{f(r.get('speaker_pair'), '')} / {f(r.get('voice_face_pair'), '')} | "
                            f"{f(r['lip_r0'], '+.3f')} | {f(r['lip_rbest'], '+.3f')} ({r['best_lag']}) |")
     out += ["", "Definitions:",
             "- own-face ΔE: CIELAB ΔE76 between the subject's screen region (mean over the clip, central "
@@ -497,8 +501,11 @@ def markdown(summary):
             "- pair-bound (two-subject clips, one value per clip): the given assignment of the two "
             "references to the two places (face colour) or turns (pitch, timbre) costs less than the "
             "swapped one; a shift shared by both subjects cannot decide it. speaker pair-bound: the "
-            "place whose mouth moves more during a turn (against its own mean) is that turn's speaker's "
-            "place: each voice comes with its own face, whichever side each face is on.",
+            "place whose mouth moves more during a turn (against its own mean) is the place where the "
+            "dataset drew that turn's speaker. voice-face pair-bound: the place that looks most like "
+            "subject k (the cheaper colour assignment) is the place whose mouth moves more during "
+            "subject k's turn, whichever side each face was drawn on: each turn comes with its own "
+            "speaker's face (which voice the turn carries is the pitch and timbre pairings' question).",
             "- lip r: Pearson r of mouth-area frame difference vs audio RMS per frame, at lag 0 and the best "
             "lag within ±5 frames (the best-lag value is biased upwards: a max over 11 lags).",
             "- Means count the values that exist (n/a pitch = no voiced frames).", ""]

@@ -20,8 +20,9 @@ With two or more subjects the clip is also checked as a whole ("pairing"): is th
 given assignment of references to places / turns the closest of all assignments?
 A shift common to every subject (a colour cast of the decoder, say) cannot decide
 it. "speaker" pairs places with turns instead: the place whose mouth moves most in
-a turn speaks it, so each voice comes with its own face without regard to which
-side each face was drawn on.
+a turn should be that turn's subject's place (where the dataset put it). "voice_face"
+asks the paper's question without regard to sides: the place that looks most like
+subject k (by colour) is the place whose mouth moves during subject k's turn.
 
 Usage:
   python3 scripts/measure_identity.py --clip CLIP.mp4 [--audio SOUND.wav] \\
@@ -378,6 +379,18 @@ def best_assignment(cost):
     return own < min(rivals), float(own), float(min(rivals))
 
 
+def cheapest_assignment(cost):
+    """The permutation p (place i -> reference p[i]) of least total cost; None when a cost is
+    missing or two permutations tie for least."""
+    n = len(cost)
+    if any(c is None for row in cost for c in row):
+        return None
+    totals = sorted((sum(cost[i][p[i]] for i in range(n)), p) for p in itertools.permutations(range(n)))
+    if len(totals) > 1 and totals[0][0] == totals[1][0]:
+        return None
+    return totals[0][1]
+
+
 # ----------------------------------------------------------------------------
 # Lip sync
 # ----------------------------------------------------------------------------
@@ -599,6 +612,16 @@ def measure(args):
         for what, cost in costs.items():
             bound, own, rival = best_assignment(cost)
             report["pairing"][what] = {"bound": bound, "own_cost": own, "best_other_cost": rival}
+        # Voice-face: wherever the faces were drawn, the place that looks most like subject k (the
+        # colour assignment) is the place whose mouth moves during subject k's turn (the speaker
+        # assignment). Both must be decided; it says nothing of which voice the turn carries (the
+        # pitch and timbre pairings do).
+        by_colour = cheapest_assignment(costs["colour"])
+        by_motion = cheapest_assignment(costs["speaker"])
+        report["pairing"]["voice_face"] = {
+            "bound": (by_colour == by_motion) if by_colour is not None and by_motion is not None else None,
+            "faces_by_colour": list(by_colour) if by_colour is not None else None,
+            "turns_by_motion": list(by_motion) if by_motion is not None else None}
     return report
 
 
@@ -659,8 +682,12 @@ def pairing_lines(report):
         return []
     parts = []
     for what, v in report["pairing"].items():
-        detail = (f" (own {v['own_cost']:.2f} vs best other {v['best_other_cost']:.2f})"
-                  if v["bound"] is not None else "")
+        if "own_cost" not in v:     # voice_face: two assignments compared, no costs of its own
+            detail = (f" (faces by colour {v['faces_by_colour']}, turns by motion {v['turns_by_motion']})"
+                      if v["bound"] is not None else "")
+        else:
+            detail = (f" (own {v['own_cost']:.2f} vs best other {v['best_other_cost']:.2f})"
+                      if v["bound"] is not None else "")
         parts.append(f"{what} {fmt(v['bound'])}{detail}")
     return ["", "pairing (given assignment closest of all): " + "; ".join(parts)]
 
