@@ -150,6 +150,38 @@ print(("ok   " if ok else "FAIL ") + f"speaker pairing: in order {ab['bound']} (
 sys.exit(0 if ok else 1)
 EOF
 
+# Voice-face: A's red face and B's blue face on either side, and either side's mouth moving in
+# the first second (A's turn). Each turn comes with its own speaker's face when the side that
+# moves first is the red one, wherever red stands: bound for (red left, left first) and (red
+# right, right first), not for the other two, although the colour and speaker pairings (which
+# keep to the given sides) fail whenever red is on the right.
+for faces in ab ba; do
+  if [[ $faces == ab ]]; then left=red; right=blue; else left=blue; right=red; fi
+  for first in left right; do
+    if [[ $first == left ]]; then moves='lt(t,1)'; other='gte(t,1)'; else moves='gte(t,1)'; other='lt(t,1)'; fi
+    ff -f lavfi -i "color=$left:s=80x120:r=24:d=2,noise=alls=60:allf=t:enable='$moves'" \
+       -f lavfi -i "color=$right:s=80x120:r=24:d=2,noise=alls=60:allf=t:enable='$other'" \
+       -filter_complex '[0:v][1:v]hstack[v]' -map '[v]' -c:v libx264 -pix_fmt yuv444p "$tmp/vf_${faces}_$first.mp4"
+    "$py" scripts/measure_identity.py --clip "$tmp/vf_${faces}_$first.mp4" --audio "$tmp/sound.wav" \
+      --subject "name=A,face=$tmp/face_a.png,voice=$tmp/voice_a.wav,region=left" \
+      --subject "name=B,face=$tmp/face_b.png,voice=$tmp/voice_b.wav,region=right" \
+      --json "$tmp/vf_${faces}_$first.json" >/dev/null
+  done
+done
+"$py" - "$tmp" <<'EOF2'
+import json, sys
+fails = []
+for faces, first, want in (("ab", "left", True), ("ab", "right", False), ("ba", "right", True), ("ba", "left", False)):
+    p = json.load(open(f"{sys.argv[1]}/vf_{faces}_{first}.json"))["pairing"]
+    ok = p["voice_face"]["bound"] is want and p["colour"]["bound"] is (faces == "ab")
+    print(("ok   " if ok else "FAIL ") + f"voice-face: red {'left' if faces == 'ab' else 'right'}, {first} "
+          f"moves first: {p['voice_face']['bound']} (want {want}; colour pairing {p['colour']['bound']}, "
+          f"speaker pairing {p['speaker']['bound']})")
+    if not ok:
+        fails.append(faces + first)
+sys.exit(1 if fails else 0)
+EOF2
+
 # Lip sync: the "mouth" flickers with noise exactly while a tone sounds (0.5 s on/off);
 # the audio is then delayed 3 frames (0.125 s at 24 fps), so the best lag must be -3
 # (negative = mouth leads the audio) with a high correlation.
