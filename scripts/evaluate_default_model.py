@@ -67,7 +67,9 @@ WORLD_SETTINGS, SEEN_SEED = recipe_world()
 WORLDS = [("seen", SEEN_SEED), ("unseen", 99)]
 
 GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
-       "min_voice_seconds": 0.1, "views": "front", "sampler_args": {}, "flip_sides": False}
+       "min_voice_seconds": 0.1, "views": "front", "sampler_args": {}, "flip_sides": False,
+       "recolour_degrees": 0.0}
+RECOLOUR_DIR = None      # where --recolour-refs writes the turned references (set in main)
 # What each clip is measured on: the model's clip, the dataset's own and its VAE round trip.
 SOURCES = ("generated", "round_trip", "ground_truth")
 DEFAULT_MODEL_ARGS = '{"preset": "small", "seed": 0}'
@@ -209,7 +211,38 @@ def front_ref(world, subject):
     front = [r for r in refs if r.get("view") == "front"] or refs
     if not front:
         raise RuntimeError(f"subject {subject.get('identity')} has no face reference")
-    return os.path.join(world, front[0]["path"])
+    return face_image(world, front[0]["path"])
+
+
+def hue_matrix(degrees):
+    """RGB rotation by `degrees` about the grey axis, as presence::media::rotateHue (and so
+    load_dataset's colour_copies) turns colours: rows are the output channels."""
+    a = math.radians(degrees)
+    c, s, t = math.cos(a), math.sin(a) / math.sqrt(3.0), (1.0 - math.cos(a)) / 3.0
+    return [[c + t, t - s, t + s], [t + s, c + t, t - s], [t - s, t + s, c + t]]
+
+
+def face_image(world, rel):
+    """A face reference file of the world; with --recolour-refs a copy with its hues turned
+    (ffmpeg's colorchannelmixer with hue_matrix, clamped), written once under the output folder.
+    Generation is given it and every source is measured against it."""
+    path = os.path.join(world, rel)
+    if not GEN["recolour_degrees"]:
+        return path
+    out = os.path.join(RECOLOUR_DIR, os.path.basename(os.path.normpath(world)),
+                       os.path.splitext(rel)[0] + ".png")
+    if not os.path.isfile(out):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        m = hue_matrix(GEN["recolour_degrees"])
+        mix = ":".join(f"{a}{b}={m[i][j]:.6f}" for i, a in enumerate("rgb") for j, b in enumerate("rgb"))
+        tmp = out + ".partial.png"
+        res = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", path, "-vf",
+                              f"format=rgb24,colorchannelmixer={mix}", "-frames:v", "1", tmp],
+                             capture_output=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"ffmpeg could not recolour {path}: {res.stderr.decode(errors='replace')}")
+        os.replace(tmp, out)
+    return out
 
 
 def voice_ref(world, subject):
@@ -225,7 +258,7 @@ def face_paths(world, subject):
     if GEN["views"] in ("front", "front3"):
         return os.path.abspath(front_ref(world, subject))
     refs = subject.get("face_refs") or []
-    return "\n".join(os.path.abspath(os.path.join(world, r["path"])) for r in refs)
+    return "\n".join(os.path.abspath(face_image(world, r["path"])) for r in refs)
 
 
 def generation_graph(world, clip, model_params, frames):
@@ -440,7 +473,9 @@ def markdown(summary):
            f"Model: `{json.dumps(summary['model_params'])}`  ",
            f"Generation: {GEN['width']}×{GEN['height']} @ {GEN['fps']:g} fps, {GEN['steps']} steps, "
            f"seed {GEN['seed']}, reference_size {GEN['reference_size']}, face views: {GEN['views']}"
-           + (f", sampler `{json.dumps(GEN['sampler_args'])}`" if GEN["sampler_args"] else "") + "; "
+           + (f", sampler `{json.dumps(GEN['sampler_args'])}`" if GEN["sampler_args"] else "")
+           + (f", face references hue-turned by {GEN['recolour_degrees']:g}° (every source measured "
+              "against the turned ones)" if GEN["recolour_degrees"] else "") + "; "
            " + ".join(f"{summary['clips_per_kind']} {k}-subject" for k in
                       {"both": ("two", "one"), "two": ("two",), "one": ("one",)}[summary.get("kinds", "both")])
            + " av clips per world.",
@@ -696,6 +731,11 @@ def main(argv=None):
                     help="captions that state places (random_sides worlds) name the other side at "
                          "generation; the measurement keeps the dataset's sides, so a model that "
                          "follows the caption scores face pair-bound below 0.5")
+    ap.add_argument("--recolour-refs", type=float, default=0.0, metavar="DEGREES",
+                    help="give generation face references with their hues turned by DEGREES about "
+                         "the grey axis (as load_dataset's colour_copies), and measure every source "
+                         "against them: a model that copies its reference follows the turn, one that "
+                         "paints the identity it learned stays near the dataset's clip (ground truth)")
     ap.add_argument("--skip-generated", action="store_true",
                     help="measure only the ground truth (no generation, no round trip)")
     ap.add_argument("--round-trip-only", action="store_true",
@@ -714,9 +754,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     GEN["views"] = args.views
     GEN["flip_sides"] = args.flip_sides
+    GEN["recolour_degrees"] = args.recolour_refs
     if args.contact_sheet_only:
         return contact_sheet_only(os.path.abspath(args.out))
-    global WORLD_SETTINGS, SEEN_SEED, WORLDS
+    global WORLD_SETTINGS, SEEN_SEED, WORLDS, RECOLOUR_DIR
     try:
         WORLD_SETTINGS, SEEN_SEED = recipe_world(args.recipe)
     except (OSError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -755,6 +796,7 @@ def main(argv=None):
 
     binary = presence_binary()
     out = os.path.abspath(args.out)
+    RECOLOUR_DIR = os.path.join(out, "recoloured_refs")
     worlds_dir = os.path.join(out, "worlds")
     os.makedirs(worlds_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="presence_eval_")

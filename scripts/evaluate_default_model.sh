@@ -23,6 +23,8 @@
 #                         samples/graphs/train_default_model.json)
 #   --flip-sides          captions that state places name the other side (a probe of whether the
 #                         model reads them; the measurement keeps the dataset's sides)
+#   --recolour-refs DEG   face references hue-turned by DEG degrees, every source measured
+#                         against them (does the model copy its reference or paint what it learned?)
 #
 # Environment: PRESENCE = the presence binary (default build/release/bin/presence),
 #              PYTHON = the interpreter (default /usr/bin/python3; it needs numpy).
