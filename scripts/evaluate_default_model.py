@@ -476,7 +476,7 @@ def markdown(summary):
            + (f", sampler `{json.dumps(GEN['sampler_args'])}`" if GEN["sampler_args"] else "")
            + (f", face references hue-turned by {GEN['recolour_degrees']:g}° (every source measured "
               "against the turned ones)" if GEN["recolour_degrees"] else "") + "; "
-           " + ".join(f"{summary['clips_per_kind']} {k}-subject" for k in
+           + " + ".join(f"{summary['clips_per_kind']} {k}-subject" for k in
                       {"both": ("two", "one"), "two": ("two",), "one": ("one",)}[summary.get("kinds", "both")])
            + " av clips per world.",
            "", "Each cell: mean (number of values). generated = the model's clip; ground truth = the "
