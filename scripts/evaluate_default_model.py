@@ -68,7 +68,7 @@ WORLDS = [("seen", SEEN_SEED), ("unseen", 99)]
 
 GEN = {"width": 128, "height": 128, "fps": 24.0, "steps": 12, "seed": 42, "reference_size": 64,
        "min_voice_seconds": 0.1, "views": "front", "sampler_args": {}, "flip_sides": False,
-       "recolour_degrees": 0.0}
+       "recolour_degrees": 0.0, "blank_appearance": False}
 RECOLOUR_DIR = None      # where --recolour-refs writes the turned references (set in main)
 # What each clip is measured on: the model's clip, the dataset's own and its VAE round trip.
 SOURCES = ("generated", "round_trip", "ground_truth")
@@ -195,7 +195,10 @@ def caption_fields(clip):
         speech = "\n".join(line.get("text", "") for line in s.get("speech", []) or [])
         if not speech:  # fall back on the <S>...<E> of the text
             speech = "\n".join(re.findall(rf"Subject {n} says: <S>(.*?)<E>", text))
-        params.update({f"subject{n}_appearance": app, f"subject{n}_actions": actions,
+        # --blank-appearance: the caption does not describe the faces (a probe of whether the
+        # colours come from the face reference or from the caption's words).
+        params.update({f"subject{n}_appearance": "" if GEN["blank_appearance"] else app,
+                       f"subject{n}_actions": actions,
                        f"subject{n}_voice": voice, f"subject{n}_speech": speech})
     return params
 
@@ -475,7 +478,8 @@ def markdown(summary):
            f"seed {GEN['seed']}, reference_size {GEN['reference_size']}, face views: {GEN['views']}"
            + (f", sampler `{json.dumps(GEN['sampler_args'])}`" if GEN["sampler_args"] else "")
            + (f", face references hue-turned by {GEN['recolour_degrees']:g}° (every source measured "
-              "against the turned ones)" if GEN["recolour_degrees"] else "") + "; "
+              "against the turned ones)" if GEN["recolour_degrees"] else "")
+           + (", captions without the subjects' appearance" if GEN["blank_appearance"] else "") + "; "
            + " + ".join(f"{summary['clips_per_kind']} {k}-subject" for k in
                       {"both": ("two", "one"), "two": ("two",), "one": ("one",)}[summary.get("kinds", "both")])
            + " av clips per world.",
@@ -736,6 +740,9 @@ def main(argv=None):
                          "the grey axis (as load_dataset's colour_copies), and measure every source "
                          "against them: a model that copies its reference follows the turn, one that "
                          "paints the identity it learned stays near the dataset's clip (ground truth)")
+    ap.add_argument("--blank-appearance", action="store_true",
+                    help="captions without the subjects' appearance (caption_compose's subjectN_"
+                         "appearance empty): do the colours come from the face reference or the words?")
     ap.add_argument("--skip-generated", action="store_true",
                     help="measure only the ground truth (no generation, no round trip)")
     ap.add_argument("--round-trip-only", action="store_true",
@@ -755,6 +762,7 @@ def main(argv=None):
     GEN["views"] = args.views
     GEN["flip_sides"] = args.flip_sides
     GEN["recolour_degrees"] = args.recolour_refs
+    GEN["blank_appearance"] = args.blank_appearance
     if args.contact_sheet_only:
         return contact_sheet_only(os.path.abspath(args.out))
     global WORLD_SETTINGS, SEEN_SEED, WORLDS, RECOLOUR_DIR

@@ -25,6 +25,7 @@
 #                         model reads them; the measurement keeps the dataset's sides)
 #   --recolour-refs DEG   face references hue-turned by DEG degrees, every source measured
 #                         against them (does the model copy its reference or paint what it learned?)
+#   --blank-appearance    captions without the subjects' appearance (colours from the reference or the words?)
 #
 # Environment: PRESENCE = the presence binary (default build/release/bin/presence),
 #              PYTHON = the interpreter (default /usr/bin/python3; it needs numpy).
