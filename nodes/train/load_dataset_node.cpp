@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <unordered_set>
 
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
@@ -68,7 +69,12 @@ class LoadDatasetNode final : public Node {
     TrainingDataset out;
     out.modelKey = model.encoderKey();
     out.root = manifest.root;
-    std::size_t recoloured = 0;
+    // Recoloured copies go after every original, one round of copies after another, so that a
+    // batch (cut from clips of one shape in dataset order) never pairs a clip with its own copy
+    // when other clips of its shape exist.
+    std::vector<std::vector<EncodedClip>> copyRounds(static_cast<std::size_t>(colourCopies));
+    std::unordered_set<std::string> manifestIds;
+    for (const auto& c : manifest.clips) manifestIds.insert(c.id);
     for (std::size_t i = 0; i < n; ++i) {
       ctx.throwIfCancelled();
       const auto& clip = manifest.clips[i];
@@ -123,8 +129,9 @@ class LoadDatasetNode final : public Node {
 
       // The clip's pictures (frames and face references), hues turned by `radians` (0: as read).
       auto encodePictures = [&](EncodedClip& c, double radians) {
-        auto recolour = [&](const ImageBatch& image) { return radians == 0.0 ? image : io::rotateHue(image, radians); };
-        auto encode = [&](const ImageBatch& image) { return cpu(model.encodeFrames(framesTensor(recolour(image)))); };
+        auto encode = [&](const ImageBatch& image) {
+          return cpu(model.encodeFrames(framesTensor(radians == 0.0 ? image : io::rotateHue(image, radians))));
+        };
         if (frames) c.video = encode(*frames);
         for (const ImageBatch& views : faceViews) {
           // Stage 3 trains on the packed grid of every view (paper section 3.4); stages 1 and 2 on
@@ -139,19 +146,25 @@ class LoadDatasetNode final : public Node {
       };
       // Recoloured copies of training clips that show faces: the same sound, caption and voices,
       // frames and face references turned alike, so that only the reference tells a face's colours.
-      std::vector<EncodedClip> copies;
       if (clip.split == presence::data::Split::Train && frames && !faceViews.empty())
         for (int64_t k = 1; k <= colourCopies; ++k) {
           EncodedClip c = e;  // shares the audio, text and voice tensors
           c.id = clip.id + "/hue" + std::to_string(k);
+          if (manifestIds.count(c.id))
+            ctx.fail("colour_copies", "the recoloured copy of clip '" + clip.id + "' would be named '" + c.id +
+                                          "', which is a clip of the manifest already");
           encodePictures(c, recolouredCopyHue(colourSeed, clip.id, k, colourCopies));
-          copies.push_back(std::move(c));
+          copyRounds[static_cast<std::size_t>(k - 1)].push_back(std::move(c));
         }
       encodePictures(e, 0.0);
       out.clips.push_back(std::move(e));
-      recoloured += copies.size();
-      for (auto& c : copies) out.clips.push_back(std::move(c));
     }
+    std::size_t recoloured = 0;
+    for (auto& round : copyRounds)
+      for (auto& c : round) {
+        out.clips.push_back(std::move(c));
+        ++recoloured;
+      }
     ctx.log(LogLevel::Info, "dataset " + manifest.root.string() + ": " + std::to_string(out.clips.size()) +
                                 " clips (" + std::to_string(out.count(presence::data::ClipKind::AudioVideo)) + " av, " +
                                 std::to_string(out.count(presence::data::ClipKind::Speech)) + " speech, " +
@@ -188,8 +201,9 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
                        "references with their hues turned alike about the grey axis (a random turn per copy, "
                        "copies spread round the colour circle), its sound, caption and voice references "
                        "unchanged. A face's colours then follow only its reference, not its identity or "
-                       "caption, which a model of few identities otherwise learns by heart. Validation clips "
-                       "are not copied. 0: none."),
+                       "caption, which a model of few identities otherwise learns by heart; the whole frame "
+                       "turns, so the caption's colour words no longer hold for the copies. Copies come after "
+                       "every original, one round after another. Validation clips are not copied. 0: none."),
               intParam("colour_seed", 0, 0, 2147483647, "Seed of the copies' hue turns.")};
   d.outputs = {port("dataset", types::Dataset, "The encoded clips, in memory.")};
   registry.add<LoadDatasetNode>(std::move(d), origin);

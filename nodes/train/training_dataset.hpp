@@ -63,8 +63,8 @@ struct TrainingDataset {
 /// The hue turn (radians) of the k-th (1-based) of `copies` recoloured copies load_dataset makes
 /// of a training clip: drawn from (seed, clip id, k) alone, so the same manifest gives the same
 /// copies in any order, and kept within the k-th of copies + 1 equal sectors of the colour circle
-/// (the 0th is the clip as it is), so that no copy lies within half a sector of the original or of
-/// another copy.
+/// (the 0th, centred on no turn, is the clip as it is), so that no copy lies within half a sector
+/// of the original; two copies may lie close at the border of their sectors.
 inline double recolouredCopyHue(uint64_t seed, const std::string& clipId, int64_t k, int64_t copies) {
   uint64_t h = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(k);
   for (const unsigned char ch : clipId) h = (h ^ ch) * 0x100000001B3ull;  // FNV-1a steps
@@ -77,13 +77,14 @@ inline double recolouredCopyHue(uint64_t seed, const std::string& clipId, int64_
   return 2.0 * M_PI * (static_cast<double>(k) - 0.5 + u) / static_cast<double>(copies + 1);
 }
 
-/// Bytes the dataset holds, each tensor's storage counted once (recoloured copies share their
-/// original's sound, caption and voices; a one-view face is its own grid).
+/// Bytes the dataset holds, each tensor storage counted once and whole (recoloured copies share
+/// their original's sound, caption and voices; a one-view face is its own grid; a caption's
+/// embeddings may be a view of a longer encoder output).
 inline std::size_t payloadBytes(const TrainingDataset& v) {
   std::unordered_set<const void*> seen;
   std::size_t n = 0;
   auto add = [&](const at::Tensor& t) {
-    if (t.defined() && seen.insert(t.storage().data()).second) n += static_cast<std::size_t>(t.numel()) * t.element_size();
+    if (t.defined() && seen.insert(t.storage().data()).second) n += static_cast<std::size_t>(t.storage().nbytes());
   };
   for (const auto& c : v.clips) {
     add(c.video);

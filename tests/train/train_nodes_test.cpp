@@ -16,6 +16,7 @@
 #include "presence/core/error.hpp"
 #include "presence/core/registry.hpp"
 #include "presence/data/dataset.hpp"
+#include "presence/models/generation/generation.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "presence/models/generation/structured_caption.hpp"
 #include "presence/runtime/checkpoint_reader.hpp"
@@ -197,7 +198,9 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
 
   std::size_t copied = 0;
   for (const auto& clip : manifest.clips) {
-    const bool shown = clip.split == Split::Train && clip.video && !clip.subjects.empty() && !clip.subjects[0].faceRefs.empty();
+    bool faces = false;
+    for (const auto& sub : clip.subjects) faces = faces || !sub.faceRefs.empty();
+    const bool shown = clip.split == Split::Train && clip.video && faces;
     ASSERT_TRUE(byId.count(clip.id)) << clip.id;
     const EncodedClip& orig = *byId[clip.id];
     double previous = 0.0;
@@ -231,18 +234,36 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
         EXPECT_FALSE(at::allclose(c.faces[j], orig.faces[j], 1e-3, 1e-3)) << id << ": face not recoloured";
         EXPECT_FALSE(at::allclose(c.multiViewFaces[j], orig.multiViewFaces[j], 1e-3, 1e-3)) << id;
       }
-      // The one-shot face is the first view, centre-cropped, turned by the copy's hue, encoded.
+      // The frames and the one-shot face (the first view, centre-cropped) are the original's
+      // pictures turned by the copy's hue, then encoded: both by the same turn.
       const auto& enc = m.as<models::generation::ModelHandle>().model;
+      auto encodeTurned = [&](const ImageBatch& image) {
+        const ImageBatch turned = presence::media::rotateHue(image, hue);
+        const at::Tensor pixels = at::from_blob(const_cast<float*>(turned.pixels.data()),
+                                                {turned.count, turned.height, turned.width, 3}, at::kFloat)
+                                      .clone();
+        return enc->encodeFrames(pixels).to(at::kFloat);
+      };
       const ImageBatch first = presence::media::centerCrop(
           presence::media::toRgb(presence::media::readImage(clip.subjects[0].faceRefs[0].path)), 64, 64);
-      const ImageBatch turned = presence::media::rotateHue(first, hue);
-      const at::Tensor pixels =
-          at::from_blob(const_cast<float*>(turned.pixels.data()), {1, turned.height, turned.width, 3}, at::kFloat).clone();
-      EXPECT_TRUE(at::allclose(enc->encodeFrames(pixels).to(at::kFloat), c.faces[0], 1e-5, 1e-5)) << id;
+      EXPECT_TRUE(at::allclose(encodeTurned(first), c.faces[0], 1e-5, 1e-5)) << id;
+      const ImageBatch video = presence::media::toRgb(presence::media::loadVideo(*clip.video).frames);
+      const int64_t mult = enc->sizeMultiple();
+      ImageBatch frames = presence::media::centerCrop(video, static_cast<int>(video.width / mult * mult),
+                                                      static_cast<int>(video.height / mult * mult));
+      frames.count = static_cast<int>(models::generation::framesAtMost(*enc, frames.count));
+      frames.pixels.resize(frames.frameSize() * frames.count);
+      EXPECT_TRUE(at::allclose(encodeTurned(frames), c.video, 1e-5, 1e-5)) << id << ": frames turned otherwise";
     }
   }
   EXPECT_GT(copied, 0u);
   EXPECT_EQ(ds.clips.size(), manifest.clips.size() + copied);
+  // Copies come after every original, the first round of copies before the second.
+  for (std::size_t i = 0; i < ds.clips.size(); ++i) {
+    const bool copy = ds.clips[i].id.find("/hue") != std::string::npos;
+    EXPECT_EQ(copy, i >= manifest.clips.size()) << i << " " << ds.clips[i].id;
+    if (copy) EXPECT_EQ(ds.clips[i].id.back(), i < manifest.clips.size() + copied / 2 ? '1' : '2') << ds.clips[i].id;
+  }
   // The payload grows by the copies' own pictures only: their sound, caption and voices are shared.
   auto bytes = [](const at::Tensor& t) { return static_cast<std::size_t>(t.numel()) * t.element_size(); };
   std::size_t pictures = 0;
@@ -261,6 +282,7 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
   const auto& a = again.as<TrainingDataset>().clips;
   const auto& o = other.as<TrainingDataset>().clips;
   ASSERT_EQ(a.size(), ds.clips.size());
+  ASSERT_EQ(o.size(), ds.clips.size());
   int differ = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].id, ds.clips[i].id);
@@ -270,6 +292,40 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
     }
   }
   EXPECT_EQ(differ, static_cast<int>(copied));
+}
+
+TEST_F(TrainNodes, RecolouredCopyNamedLikeAManifestClipIsRefused) {
+  // A copy of a shown training clip would be named '<id>/hue1'; give another clip that id.
+  const fs::path folder = out.path() / "clash";
+  fs::copy(root_ / "mixed", folder, fs::copy_options::recursive);
+  std::vector<nlohmann::json> clips;
+  {
+    std::ifstream in(folder / "manifest.jsonl");
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) clips.push_back(nlohmann::json::parse(l));
+  }
+  std::string shown;
+  for (const auto& c : clips)
+    if (shown.empty() && c.value("split", "") == "train" && c.contains("video") && !c["video"].is_null() &&
+        c.contains("subjects") && !c["subjects"].empty() && c["subjects"][0].contains("face_refs") &&
+        !c["subjects"][0]["face_refs"].empty())
+      shown = c["id"];
+  ASSERT_FALSE(shown.empty());
+  for (auto& c : clips)
+    if (c["id"] != shown) {
+      c["id"] = shown + "/hue1";
+      break;
+    }
+  {
+    std::ofstream o(folder / "manifest.jsonl", std::ios::trunc);
+    for (const auto& c : clips) o << c.dump() << "\n";
+  }
+  FakeContext ctx = context("presence.load_dataset");
+  ctx.set("folder", folder.string()).set("colour_copies", 1).link("model", model());
+  const std::string msg = failure("presence.load_dataset", ctx);
+  EXPECT_EQ(msg.rfind("colour_copies: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("'" + shown + "/hue1'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a clip of the manifest already"), std::string::npos) << msg;
 }
 
 TEST_F(TrainNodes, MissingFolderFailsNamingTheParameter) {
