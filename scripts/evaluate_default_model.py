@@ -232,8 +232,8 @@ def face_image(world, rel):
     path = os.path.join(world, rel)
     if not GEN["recolour_degrees"]:
         return path
-    out = os.path.join(RECOLOUR_DIR, os.path.basename(os.path.normpath(world)),
-                       os.path.splitext(rel)[0] + ".png")
+    out = os.path.join(RECOLOUR_DIR, f"{GEN['recolour_degrees']:g}deg",
+                       os.path.basename(os.path.normpath(world)), os.path.splitext(rel)[0] + ".png")
     if not os.path.isfile(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         m = hue_matrix(GEN["recolour_degrees"])
@@ -243,6 +243,8 @@ def face_image(world, rel):
                               f"format=rgb24,colorchannelmixer={mix}", "-frames:v", "1", tmp],
                              capture_output=True)
         if res.returncode != 0:
+            if os.path.exists(tmp):
+                os.remove(tmp)
             raise RuntimeError(f"ffmpeg could not recolour {path}: {res.stderr.decode(errors='replace')}")
         os.replace(tmp, out)
     return out
@@ -700,6 +702,10 @@ def contact_sheet_only(out):
         return 1
     with open(path, encoding="utf-8") as f:
         summary = json.load(f)
+    # The references generation was given: a recoloured run's turned ones.
+    global RECOLOUR_DIR
+    GEN["recolour_degrees"] = summary.get("generation", {}).get("recolour_degrees", 0.0)
+    RECOLOUR_DIR = os.path.join(out, "recoloured_refs")
     try:
         contact_sheet(out, summary)
     except (RuntimeError, KeyError, OSError) as e:

@@ -379,6 +379,11 @@ def best_assignment(cost):
     return own < min(rivals), float(own), float(min(rivals))
 
 
+def negated(v):
+    """-v, or None where the value is missing (too few frames for the turns)."""
+    return None if v is None else -v
+
+
 def cheapest_assignment(cost):
     """The permutation p (place i -> reference p[i]) of least total cost; None when a cost is
     missing or two permutations tie for least."""
@@ -603,9 +608,9 @@ def measure(args):
             "timbre": [[timbre_distance(gen_timbre[i], ref_timbre[names[j]]) for j in range(len(names))]
                        for i in range(len(names))],
             # Speaker: the place whose mouth moves most during a turn (against its own mean, so a
-            # camera move that shakes every place cancels) is that turn's speaker; placement-free
-            # evidence that each voice comes with its own face.
-            "speaker": [[-turn_activity(motion[names[i]], len(names), j) for j in range(len(names))]
+            # camera move that shakes every place cancels) is that turn's speaker's place, where
+            # the dataset drew it (voice_face below asks it without regard to sides).
+            "speaker": [[negated(turn_activity(motion[names[i]], len(names), j)) for j in range(len(names))]
                         for i in range(len(names))],
         }
         report["pairing"] = {}
