@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "presence/data/dataset.hpp"
+#include "presence/runtime/rng.hpp"
 
 namespace presence::nodes::train {
 
@@ -66,13 +67,9 @@ struct TrainingDataset {
 /// (the 0th, centred on no turn, is the clip as it is), so that no copy lies within half a sector
 /// of the original; two copies may lie close at the border of their sectors.
 inline double recolouredCopyHue(uint64_t seed, const std::string& clipId, int64_t k, int64_t copies) {
-  uint64_t h = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(k);
-  for (const unsigned char ch : clipId) h = (h ^ ch) * 0x100000001B3ull;  // FNV-1a steps
-  h ^= h >> 33;  // splitmix64's finaliser spreads the bits before taking a fraction
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 33;
+  uint64_t id = 0xCBF29CE484222325ull;  // FNV-1a of the clip id: the stream of the clip
+  for (const unsigned char ch : clipId) id = (id ^ ch) * 0x100000001B3ull;
+  const uint64_t h = presence::runtime::deriveSeed(presence::runtime::deriveSeed(seed, id), static_cast<uint64_t>(k));
   const double u = static_cast<double>(h >> 11) * 0x1.0p-53;  // uniform in [0, 1)
   return 2.0 * M_PI * (static_cast<double>(k) - 0.5 + u) / static_cast<double>(copies + 1);
 }
