@@ -367,33 +367,40 @@ def turn_activity(motion, turns, k):
     return float(part.mean() - motion.mean())
 
 
+def assignment_totals(cost):
+    """{permutation p (place i -> reference p[i]): total cost}; None when a cost is missing."""
+    n = len(cost)
+    if any(c is None for row in cost for c in row):
+        return None
+    return {p: sum(cost[i][p[i]] for i in range(n)) for p in itertools.permutations(range(n))}
+
+
 def best_assignment(cost):
     """cost[i][j]: subject i's place/turn against reference j. True when the identity
     assignment (i -> i) costs less than every other; None when a cost is missing."""
-    n = len(cost)
-    if any(c is None for row in cost for c in row):
+    totals = assignment_totals(cost)
+    if totals is None:
         return None, None, None
-    own = sum(cost[i][i] for i in range(n))
-    rivals = [sum(cost[i][p[i]] for i in range(n))
-              for p in itertools.permutations(range(n)) if list(p) != list(range(n))]
-    return own < min(rivals), float(own), float(min(rivals))
-
-
-def negated(v):
-    """-v, or None where the value is missing (too few frames for the turns)."""
-    return None if v is None else -v
+    own = totals.pop(tuple(range(len(cost))))
+    rival = min(totals.values())
+    return own < rival, float(own), float(rival)
 
 
 def cheapest_assignment(cost):
     """The permutation p (place i -> reference p[i]) of least total cost; None when a cost is
     missing or two permutations tie for least."""
-    n = len(cost)
-    if any(c is None for row in cost for c in row):
+    totals = assignment_totals(cost)
+    if totals is None:
         return None
-    totals = sorted((sum(cost[i][p[i]] for i in range(n)), p) for p in itertools.permutations(range(n)))
-    if len(totals) > 1 and totals[0][0] == totals[1][0]:
+    ranked = sorted(totals.items(), key=lambda kv: kv[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None
-    return totals[0][1]
+    return ranked[0][0]
+
+
+def negated(v):
+    """-v, or None where the value is missing (too few frames for the turns)."""
+    return None if v is None else -v
 
 
 # ----------------------------------------------------------------------------
