@@ -6,6 +6,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "copy_caption.hpp"
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "train_node_util.hpp"
@@ -65,6 +66,7 @@ class LoadDatasetNode final : public Node {
 
     const int64_t colourCopies = ctx.paramInt("colour_copies");
     const uint64_t colourSeed = static_cast<uint64_t>(ctx.paramInt("colour_seed"));
+    const bool copiesWithoutLooks = ctx.paramString("copy_captions") == "without_looks";
 
     TrainingDataset out;
     out.modelKey = model.encoderKey();
@@ -120,12 +122,16 @@ class LoadDatasetNode final : public Node {
           }
         }
       }
-      const auto text = model.encodeText({clip.caption.text});
-      at::Tensor emb = cpu(text.embeddings);
-      const int64_t len = model.textLength();
-      if (emb.size(1) < len) emb = at::constant_pad_nd(emb, {0, 0, 0, len - emb.size(1)});
-      e.text = emb.slice(1, 0, len).contiguous();
-      e.textTokens = std::min<int64_t>(len, text.lengths[0].item<int64_t>());
+      // A caption's embeddings [1, textLength, textDim] (zero padded) and its token count.
+      auto encodeCaption = [&](const std::string& caption, EncodedClip& c) {
+        const auto text = model.encodeText({caption});
+        at::Tensor emb = cpu(text.embeddings);
+        const int64_t len = model.textLength();
+        if (emb.size(1) < len) emb = at::constant_pad_nd(emb, {0, 0, 0, len - emb.size(1)});
+        c.text = emb.slice(1, 0, len).contiguous();
+        c.textTokens = std::min<int64_t>(len, text.lengths[0].item<int64_t>());
+      };
+      encodeCaption(clip.caption.text, e);
 
       // The clip's pictures (frames and face references), hues turned by `radians` (0: as read).
       auto encodePictures = [&](EncodedClip& c, double radians) {
@@ -146,9 +152,14 @@ class LoadDatasetNode final : public Node {
       };
       // Recoloured copies of training clips that show faces: the same sound, caption and voices,
       // frames and face references turned alike, so that only the reference tells a face's colours.
-      if (clip.split == presence::data::Split::Train && frames && !faceViews.empty())
+      if (clip.split == presence::data::Split::Train && frames && !faceViews.empty() && colourCopies > 0) {
+        // The copies' caption: the original's (shared), or without the colour words that no
+        // longer hold, encoded once for all of them.
+        EncodedClip copyBase = e;  // shares the audio, text and voice tensors
+        if (copiesWithoutLooks)
+          encodeCaption(media::blameParam(ctx, "copy_captions", [&] { return captionWithoutLooks(clip); }), copyBase);
         for (int64_t k = 1; k <= colourCopies; ++k) {
-          EncodedClip c = e;  // shares the audio, text and voice tensors
+          EncodedClip c = copyBase;
           c.id = clip.id + "/hue" + std::to_string(k);
           if (manifestIds.count(c.id))
             ctx.fail("colour_copies", "the recoloured copy of clip '" + clip.id + "' would be named '" + c.id +
@@ -156,6 +167,7 @@ class LoadDatasetNode final : public Node {
           encodePictures(c, recolouredCopyHue(colourSeed, clip.id, k, colourCopies));
           copyRounds[static_cast<std::size_t>(k - 1)].push_back(std::move(c));
         }
+      }
       encodePictures(e, 0.0);
       out.clips.push_back(std::move(e));
     }
@@ -199,12 +211,19 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
               intParam("colour_copies", 0, 0, 8,
                        "Recoloured copies of every training clip that shows faces: its frames and face "
                        "references with their hues turned alike about the grey axis (a random turn per copy, "
-                       "copies spread round the colour circle), its sound, caption and voice references "
-                       "unchanged. A face's colours then follow only its reference, not its identity or "
-                       "caption, which a model of few identities otherwise learns by heart; the whole frame "
-                       "turns, so the caption's colour words no longer hold for the copies. Copies come after "
+                       "copies spread round the colour circle), its sound and voice references unchanged, its "
+                       "caption as copy_captions says. A face's colours then follow only its reference, not "
+                       "its identity or caption, which a model of few identities otherwise learns by heart; "
+                       "the whole frame turns, so the caption's colour words no longer hold for the copies. "
+                       "Copies come after "
                        "every original, one round after another. Validation clips are not copied. 0: none."),
-              intParam("colour_seed", 0, 0, 2147483647, "Seed of the copies' hue turns.")};
+              intParam("colour_seed", 0, 0, 2147483647, "Seed of the copies' hue turns."),
+              enumParam("copy_captions", {"as_read", "without_looks"}, "as_read",
+                        "The recoloured copies' caption: as read (the original's, whose colour words no longer "
+                        "hold for the copy), or without the looks: the scene (the backdrop) and each subject's "
+                        "appearance left out, so that nothing but the face reference tells the copy's colours. "
+                        "without_looks needs those phrases word for word in the caption, as synth_dataset "
+                        "writes them.")};
   d.outputs = {port("dataset", types::Dataset, "The encoded clips, in memory.")};
   registry.add<LoadDatasetNode>(std::move(d), origin);
 }

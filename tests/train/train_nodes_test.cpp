@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "copy_caption.hpp"
 #include "fake_context.hpp"
 #include "generate_nodes.hpp"
 #include "presence/core/error.hpp"
@@ -58,6 +59,33 @@ int lines(const fs::path& p) {
   int n = 0;
   for (std::string l; std::getline(in, l);) ++n;
   return n;
+}
+
+// Copies dataset folder `from` to `to` and rewrites its manifest through `edit`, which gets the
+// manifest's records and the index of the first training clip that shows a face (a clip
+// load_dataset makes recoloured copies of). Returns that clip's id.
+template <typename Edit>
+std::string editedManifestCopy(const fs::path& from, const fs::path& to, Edit edit) {
+  fs::copy(from, to, fs::copy_options::recursive);
+  std::vector<nlohmann::json> clips;
+  {
+    std::ifstream in(to / "manifest.jsonl");
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) clips.push_back(nlohmann::json::parse(l));
+  }
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const auto& c = clips[i];
+    if (c.value("split", "") == "train" && c.contains("video") && !c["video"].is_null() && c.contains("subjects") &&
+        !c["subjects"].empty() && c["subjects"][0].contains("face_refs") && !c["subjects"][0]["face_refs"].empty()) {
+      const std::string id = c["id"];
+      edit(clips, i);
+      std::ofstream o(to / "manifest.jsonl", std::ios::trunc);
+      for (const auto& r : clips) o << r.dump() << "\n";
+      return id;
+    }
+  }
+  ADD_FAILURE() << from << " has no training clip that shows a face";
+  return {};
 }
 
 class TrainNodes : public ::testing::Test {
@@ -220,7 +248,9 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
       EXPECT_EQ(c.kind, orig.kind);
       // The same sound, caption and voices (shared, not re-encoded) ...
       EXPECT_EQ(c.audio.defined(), orig.audio.defined()) << id;
-      if (orig.audio.defined()) EXPECT_TRUE(c.audio.is_same(orig.audio)) << id;
+      if (orig.audio.defined()) {
+        EXPECT_TRUE(c.audio.is_same(orig.audio)) << id;
+      }
       EXPECT_TRUE(c.text.is_same(orig.text)) << id;
       ASSERT_EQ(c.voices.size(), orig.voices.size()) << id;
       for (std::size_t j = 0; j < c.voices.size(); ++j) EXPECT_TRUE(c.voices[j].is_same(orig.voices[j])) << id;
@@ -262,7 +292,9 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
   for (std::size_t i = 0; i < ds.clips.size(); ++i) {
     const bool copy = ds.clips[i].id.find("/hue") != std::string::npos;
     EXPECT_EQ(copy, i >= manifest.clips.size()) << i << " " << ds.clips[i].id;
-    if (copy) EXPECT_EQ(ds.clips[i].id.back(), i < manifest.clips.size() + copied / 2 ? '1' : '2') << ds.clips[i].id;
+    if (copy) {
+      EXPECT_EQ(ds.clips[i].id.back(), i < manifest.clips.size() + copied / 2 ? '1' : '2') << ds.clips[i].id;
+    }
   }
   // The payload grows by the copies' own pictures only: their sound, caption and voices are shared.
   auto bytes = [](const at::Tensor& t) { return static_cast<std::size_t>(t.numel()) * t.element_size(); };
@@ -294,32 +326,103 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
   EXPECT_EQ(differ, static_cast<int>(copied));
 }
 
+TEST(CopyCaption, LeavesOutTheSceneAndEachAppearanceWithTheirSeparators) {
+  presence::data::Clip clip;
+  clip.id = "c7";
+  clip.caption.scene = "Indoors in front of a blue studio backdrop";
+  clip.caption.text =
+      "Indoors in front of a blue studio backdrop. A slow pan. Subject 1, on the left, a person with red hair, pale "
+      "skin and green eyes, smiles. Subject 2, a person with black hair, looks ahead. Subject 1 says: <S>hi<E>";
+  clip.subjects.resize(2);
+  clip.subjects[0].appearance = "a person with red hair, pale skin and green eyes";
+  clip.subjects[1].slot = 1;
+  clip.subjects[1].appearance = "a person with black hair";
+  EXPECT_EQ(captionWithoutLooks(clip),
+            "A slow pan. Subject 1, on the left, smiles. Subject 2, looks ahead. Subject 1 says: <S>hi<E>");
+
+  // Nothing to leave out: the caption as it is.
+  presence::data::Clip plain = clip;
+  plain.caption.scene.clear();
+  for (auto& s : plain.subjects) s.appearance.clear();
+  EXPECT_EQ(captionWithoutLooks(plain), plain.caption.text);
+
+  // A phrase the caption does not hold word for word is an error naming clip, subject and phrase.
+  presence::data::Clip loose = clip;
+  loose.subjects[1].appearance = "a person with dark hair";
+  try {
+    captionWithoutLooks(loose);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("clip 'c7'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("subject 2's appearance 'a person with dark hair'"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(TrainNodes, RecolouredCopiesCanLeaveTheLooksOutOfTheirCaptions) {
+  const auto manifest = presence::data::readDataset(root_ / "mixed");
+  const Value m = model();
+  const auto& enc = m.as<models::generation::ModelHandle>().model;
+  FakeContext ctx = context("presence.load_dataset");
+  ctx.set("folder", (root_ / "mixed").string()).set("colour_copies", 2).set("copy_captions", "without_looks");
+  ctx.link("model", m);
+  run("presence.load_dataset", ctx);
+  const auto& ds = ctx.outputs.at("dataset").as<TrainingDataset>();
+  std::map<std::string, const EncodedClip*> byId;
+  for (const auto& c : ds.clips) byId[c.id] = &c;
+  int copies = 0;
+  for (const auto& clip : manifest.clips) {
+    if (!byId.count(clip.id + "/hue1")) continue;
+    const EncodedClip &orig = *byId.at(clip.id), &first = *byId.at(clip.id + "/hue1"),
+                      &second = *byId.at(clip.id + "/hue2");
+    ++copies;
+    // The copies' caption is the original's without its looks, encoded once for both copies;
+    // the original keeps its own.
+    const std::string without = captionWithoutLooks(clip);
+    ASSERT_NE(without, clip.caption.text) << clip.id;
+    EXPECT_EQ(without.find(clip.subjects[0].appearance), std::string::npos) << without;
+    const auto text = enc->encodeText({without});
+    const int64_t tokens = std::min<int64_t>(enc->textLength(), text.lengths[0].item<int64_t>());
+    EXPECT_EQ(first.textTokens, tokens) << clip.id;
+    EXPECT_LE(first.textTokens, orig.textTokens) << clip.id;  // equal where both fill the tiny preset's length
+    EXPECT_TRUE(at::allclose(first.text.slice(1, 0, tokens), text.embeddings.to(at::kFloat).slice(1, 0, tokens)))
+        << clip.id;
+    EXPECT_TRUE(second.text.is_same(first.text)) << clip.id;
+    EXPECT_FALSE(at::allclose(first.text, orig.text)) << clip.id;
+    // Sound and voices are still the original's.
+    if (orig.audio.defined()) {
+      EXPECT_TRUE(first.audio.is_same(orig.audio)) << clip.id;
+    }
+  }
+  EXPECT_GT(copies, 0);
+}
+
+TEST_F(TrainNodes, CopyCaptionsWithoutTheLooksRefuseACaptionThatDoesNotHoldThem) {
+  const fs::path folder = out.path() / "loose";
+  const std::string changed = editedManifestCopy(root_ / "mixed", folder, [](auto& clips, std::size_t shown) {
+    clips[shown]["subjects"][0]["appearance"] = "a person the caption does not describe";
+  });
+  ASSERT_FALSE(changed.empty());
+  FakeContext ctx = context("presence.load_dataset");
+  ctx.set("folder", folder.string()).set("colour_copies", 1).set("copy_captions", "without_looks");
+  ctx.link("model", model());
+  const std::string msg = failure("presence.load_dataset", ctx);
+  EXPECT_EQ(msg.rfind("copy_captions: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("clip '" + changed + "'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'a person the caption does not describe'"), std::string::npos) << msg;
+  // The same dataset loads with the captions as read.
+  FakeContext asRead = context("presence.load_dataset");
+  asRead.set("folder", folder.string()).set("colour_copies", 1).link("model", model());
+  run("presence.load_dataset", asRead);
+}
+
 TEST_F(TrainNodes, RecolouredCopyNamedLikeAManifestClipIsRefused) {
   // A copy of a shown training clip would be named '<id>/hue1'; give another clip that id.
   const fs::path folder = out.path() / "clash";
-  fs::copy(root_ / "mixed", folder, fs::copy_options::recursive);
-  std::vector<nlohmann::json> clips;
-  {
-    std::ifstream in(folder / "manifest.jsonl");
-    for (std::string l; std::getline(in, l);)
-      if (!l.empty()) clips.push_back(nlohmann::json::parse(l));
-  }
-  std::string shown;
-  for (const auto& c : clips)
-    if (shown.empty() && c.value("split", "") == "train" && c.contains("video") && !c["video"].is_null() &&
-        c.contains("subjects") && !c["subjects"].empty() && c["subjects"][0].contains("face_refs") &&
-        !c["subjects"][0]["face_refs"].empty())
-      shown = c["id"];
+  const std::string shown = editedManifestCopy(root_ / "mixed", folder, [](auto& clips, std::size_t i) {
+    clips[i == 0 ? 1 : 0]["id"] = clips[i]["id"].template get<std::string>() + "/hue1";
+  });
   ASSERT_FALSE(shown.empty());
-  for (auto& c : clips)
-    if (c["id"] != shown) {
-      c["id"] = shown + "/hue1";
-      break;
-    }
-  {
-    std::ofstream o(folder / "manifest.jsonl", std::ios::trunc);
-    for (const auto& c : clips) o << c.dump() << "\n";
-  }
   FakeContext ctx = context("presence.load_dataset");
   ctx.set("folder", folder.string()).set("colour_copies", 1).link("model", model());
   const std::string msg = failure("presence.load_dataset", ctx);
