@@ -76,11 +76,44 @@ std::string signedFixed(double v) {
   return b;
 }
 
+double mean(const ReferenceSwap::PerLevel& v) {
+  double sum = 0.0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+// "0.25: +0.0012, 0.5: ..., 1: ..." — the gain of `with` over `base` at every level.
+std::string levelGains(const ReferenceSwap::PerLevel& with, const ReferenceSwap::PerLevel& base) {
+  std::string out;
+  for (std::size_t l = 0; l < with.size(); ++l) {
+    char level[16];
+    std::snprintf(level, sizeof level, "%g", kReferenceCheckLevels[l]);
+    out += (l ? ", " : "") + std::string(level) + ": " + signedFixed(with[l] - base[l]);
+  }
+  return out;
+}
+
 }  // namespace
 
 ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<const EncodedClip*>& clips,
                                tr::Stage stage) {
-  auto loss = [&](const EncodedClip& c) { return trainer.validationLoss({makeBatch({&c}, stage)}); };
+  using PerLevel = ReferenceSwap::PerLevel;
+  // The loss of the tower the kind of reference conditions, at every level.
+  auto loss = [&](const EncodedClip& c, const Kind& k) {
+    PerLevel out{};
+    const std::vector<tr::TrainingBatch> batch{makeBatch({&c}, stage)};
+    for (std::size_t l = 0; l < kReferenceCheckLevelCount; ++l) {
+      const tr::ValidationLosses v = trainer.validationLosses(batch, kReferenceCheckLevels[l]);
+      out[l] = k.faces ? v.video : v.audio;
+    }
+    return out;
+  };
+  auto add = [](PerLevel& sum, const PerLevel& v) {
+    for (std::size_t l = 0; l < sum.size(); ++l) sum[l] += v[l];
+  };
+  auto divide = [](PerLevel& sum, int64_t n) {
+    for (double& v : sum) v /= static_cast<double>(n);
+  };
   std::vector<Kind> kinds;
   if (tr::stageUsesVideo(stage)) kinds.push_back({"faces", true});
   if (tr::stageUsesAudio(stage)) kinds.push_back({"voices", false});
@@ -94,31 +127,31 @@ ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<con
     swap.kind = k.name;
     for (std::size_t i = 0; i < pool.size(); ++i) {
       const EncodedClip& c = *pool[i];
-      std::optional<double> ownLoss;  // computed once, only for clips with a variant to compare
-      auto own = [&] { return ownLoss ? *ownLoss : *(ownLoss = loss(c)); };
+      std::optional<PerLevel> ownLoss;  // computed once, only for clips with a variant to compare
+      auto own = [&] { return ownLoss ? *ownLoss : *(ownLoss = loss(c, k)); };
       // The next clip (cyclically) with as many references of this kind from other identities.
       for (std::size_t step = 1; step < pool.size(); ++step) {
         const EncodedClip& d = *pool[(i + step) % pool.size()];
         if (count(d, k) != count(c, k) || !disjoint(identities(c, k), identities(d, k))) continue;
         if (k.faces && !sameFaceShapes(c, d, stage)) continue;
-        swap.own += own();
-        swap.otherIdentity += loss(withReferencesOf(c, d, k));
+        add(swap.own, own());
+        add(swap.otherIdentity, loss(withReferencesOf(c, d, k), k));
         ++swap.clips;
         break;
       }
       if (count(c, k) == 2 && identities(c, k)[0] != identities(c, k)[1]) {
-        swap.ownTwo += own();
-        swap.exchanged += loss(exchanged(c, k));
+        add(swap.ownTwo, own());
+        add(swap.exchanged, loss(exchanged(c, k), k));
         ++swap.twoSubjectClips;
       }
     }
     if (swap.clips > 0) {
-      swap.own /= static_cast<double>(swap.clips);
-      swap.otherIdentity /= static_cast<double>(swap.clips);
+      divide(swap.own, swap.clips);
+      divide(swap.otherIdentity, swap.clips);
     }
     if (swap.twoSubjectClips > 0) {
-      swap.ownTwo /= static_cast<double>(swap.twoSubjectClips);
-      swap.exchanged /= static_cast<double>(swap.twoSubjectClips);
+      divide(swap.ownTwo, swap.twoSubjectClips);
+      divide(swap.exchanged, swap.twoSubjectClips);
     }
     check.swaps.push_back(swap);
   }
@@ -126,18 +159,31 @@ ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<con
 }
 
 nlohmann::json ReferenceCheck::toJson() const {
-  nlohmann::json out = nlohmann::json::object();
+  using PerLevel = ReferenceSwap::PerLevel;
+  auto gains = [](const PerLevel& with, const PerLevel& base) {
+    PerLevel g{};
+    for (std::size_t l = 0; l < g.size(); ++l) g[l] = with[l] - base[l];
+    return g;
+  };
+  nlohmann::json out = {{"noise_levels", std::vector<double>(std::begin(kReferenceCheckLevels),
+                                                             std::end(kReferenceCheckLevels))}};
   for (const auto& s : swaps) {
-    nlohmann::json j = {{"clips", s.clips}, {"two_subject_clips", s.twoSubjectClips}};
+    nlohmann::json j = {{"tower_loss", s.kind == "faces" ? "video" : "audio"},
+                        {"clips", s.clips},
+                        {"two_subject_clips", s.twoSubjectClips}};
     if (s.clips > 0) {
-      j["own"] = s.own;
-      j["other_identity"] = s.otherIdentity;
-      j["identity_gain"] = s.otherIdentity - s.own;
+      j["own"] = mean(s.own);
+      j["other_identity"] = mean(s.otherIdentity);
+      j["identity_gain"] = mean(s.otherIdentity) - mean(s.own);
+      j["own_by_level"] = s.own;
+      j["other_identity_by_level"] = s.otherIdentity;
+      j["identity_gain_by_level"] = gains(s.otherIdentity, s.own);
     }
     if (s.twoSubjectClips > 0) {
-      j["own_two_subject"] = s.ownTwo;
-      j["exchanged"] = s.exchanged;
-      j["binding_gain"] = s.exchanged - s.ownTwo;
+      j["own_two_subject"] = mean(s.ownTwo);
+      j["exchanged"] = mean(s.exchanged);
+      j["binding_gain"] = mean(s.exchanged) - mean(s.ownTwo);
+      j["binding_gain_by_level"] = gains(s.exchanged, s.ownTwo);
     }
     out[s.kind] = j;
   }
@@ -148,16 +194,17 @@ std::vector<std::string> ReferenceCheck::summary() const {
   std::vector<std::string> out;
   for (const auto& s : swaps) {
     std::string line = s.kind + ": ";
+    const std::string tower = s.kind == "faces" ? "video" : "audio";
     if (s.clips == 0) {
       line += "no validation clip has a counterpart of another identity";
     } else {
-      line += "validation loss with own references " + fixed(s.own) + ", another identity's " +
-              fixed(s.otherIdentity) + " (" + signedFixed(s.otherIdentity - s.own) + ", " + std::to_string(s.clips) +
-              " clips)";
+      line += tower + " loss with own references " + fixed(mean(s.own)) + ", another identity's " +
+              fixed(mean(s.otherIdentity)) + " (" + signedFixed(mean(s.otherIdentity) - mean(s.own)) + ", " +
+              std::to_string(s.clips) + " clips; by noise level " + levelGains(s.otherIdentity, s.own) + ")";
     }
     if (s.twoSubjectClips > 0)
-      line += "; two subjects' exchanged " + fixed(s.exchanged) + " against " + fixed(s.ownTwo) + " (" +
-              signedFixed(s.exchanged - s.ownTwo) + ", " + std::to_string(s.twoSubjectClips) + " clips)";
+      line += "; two subjects' exchanged " + fixed(mean(s.exchanged)) + " against " + fixed(mean(s.ownTwo)) + " (" +
+              signedFixed(mean(s.exchanged) - mean(s.ownTwo)) + ", " + std::to_string(s.twoSubjectClips) + " clips)";
     out.push_back(std::move(line));
   }
   return out;

@@ -1,12 +1,17 @@
-// Does a trained model use its references? Validation loss with each clip's own face / voice
-// references against the same clips given another identity's references, and (two-subject
-// clips) the two subjects' references exchanged between their identity slots. The noise and
-// noise levels are the same in every variant, so the differences are paired: a positive gain
-// means the model's predictions depend on whose reference it is given (identity following), and
-// a positive exchange gain that it ties each reference to its own subject (binding).
+// Does a trained model use its references? The loss of the reference's own tower (video for
+// faces, audio for voices) with each validation clip's own face / voice references against the
+// same clips given another identity's references, and (two-subject clips) the two subjects'
+// references exchanged between their identity slots. Each variant is evaluated at the same fixed
+// noise levels with the same noise, so the differences are paired and comparable between stages
+// and runs: a positive gain means the model's predictions depend on whose reference it is given
+// (identity following), a positive exchange gain that it ties each reference to its own subject
+// (binding). The levels show where the reference matters: at 1 the model sees pure noise and
+// has nothing but its conditioning.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -17,14 +22,19 @@
 
 namespace presence::nodes::train {
 
+/// The noise levels the check evaluates every variant at.
+inline constexpr double kReferenceCheckLevels[] = {0.25, 0.5, 0.75, 1.0};
+inline constexpr std::size_t kReferenceCheckLevelCount = std::size(kReferenceCheckLevels);
+
 struct ReferenceSwap {
+  using PerLevel = std::array<double, kReferenceCheckLevelCount>;
   std::string kind;  ///< "faces" or "voices"
   int64_t clips = 0;           ///< clips with an other-identity variant
-  double own = 0.0;            ///< their mean loss with their own references
-  double otherIdentity = 0.0;  ///< ... with another identity's references
+  PerLevel own{};              ///< their mean loss per level with their own references
+  PerLevel otherIdentity{};    ///< ... with another identity's references
   int64_t twoSubjectClips = 0;  ///< clips with two subjects' references of this kind
-  double ownTwo = 0.0;          ///< their mean loss with their own references
-  double exchanged = 0.0;       ///< ... with the two subjects' references exchanged
+  PerLevel ownTwo{};            ///< their mean loss per level with their own references
+  PerLevel exchanged{};         ///< ... with the two subjects' references exchanged
 };
 
 struct ReferenceCheck {
@@ -35,7 +45,7 @@ struct ReferenceCheck {
 };
 
 /// Runs the check on `clips` (the validation clips of the stage) with the trainer's current
-/// weights and validation noise; each clip is its own batch.
+/// weights and validation noise at each of kReferenceCheckLevels; each clip is its own batch.
 ReferenceCheck checkReferences(const presence::models::training::Trainer& trainer,
                                const std::vector<const EncodedClip*>& clips, presence::models::training::Stage stage);
 

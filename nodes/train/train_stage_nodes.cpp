@@ -189,9 +189,11 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
           " Batches hold clips of equal latent shape and are drawn deterministically from (seed, step). "
           "Checkpoints go to 'checkpoint_prefix' in the output folder; running again resumes from the last one, "
           "and refuses checkpoints of training that started from another input model. At the end a reference "
-          "check compares the validation loss with each clip's own face / voice references against another "
-          "identity's and, in two-subject clips, the subjects' references exchanged (logged and written to "
-          "reference_check.json): a positive gain means the model follows, and binds, its references. "
+          "check compares the validation loss of the references' tower (video for faces, audio for voices) "
+          "with each clip's own face / voice references against another identity's and, in two-subject clips, "
+          "the subjects' references exchanged, all at the same fixed noise levels (0.25, 0.5, 0.75, 1), so that "
+          "stages and runs compare (logged and written to reference_check.json): a positive gain means the "
+          "model follows, and binds, its references. "
           "Outputs the trained model (sharing the encoders), the loss plot and the written files.");
   d.inputs = {port("model", types::Model, "The model to train (its weights are copied, not changed)."),
               port("dataset", types::Dataset, "Clips encoded by presence.load_dataset with the same model.")};

@@ -733,8 +733,9 @@ TEST_F(TrainNodes, AStageRefusesCheckpointsOfAnotherInputModel) {
   EXPECT_FALSE(fs::exists(out.path() / "s2from" / "step-00000004"));
 }
 
-// The end-of-stage reference check: paired validation losses with each clip's own references,
-// another identity's, and the two subjects' exchanged; in the log and in reference_check.json.
+// The end-of-stage reference check: paired validation losses of the references' tower with each
+// clip's own references, another identity's, and the two subjects' exchanged, at fixed noise
+// levels; in the log and in reference_check.json.
 TEST_F(TrainNodes, ReferenceCheckComparesOwnOtherAndExchangedReferences) {
   FakeContext ctx = stage("presence.train_stage2", dataset("pairs"), 1, "s2check");
   const fs::path file = out.path() / "s2check" / "reference_check.json";
@@ -754,10 +755,30 @@ TEST_F(TrainNodes, ReferenceCheckComparesOwnOtherAndExchangedReferences) {
     EXPECT_DOUBLE_EQ(k.at("identity_gain").get<double>(), k.at("other_identity").get<double>() - k.at("own").get<double>());
     EXPECT_DOUBLE_EQ(k.at("binding_gain").get<double>(),
                      k.at("exchanged").get<double>() - k.at("own_two_subject").get<double>());
+    // The tower the references condition, at every noise level; the headline is their mean.
+    EXPECT_EQ(k.at("tower_loss"), std::string(kind) == "faces" ? "video" : "audio");
+    const auto own = k.at("own_by_level").get<std::vector<double>>();
+    const auto other = k.at("other_identity_by_level").get<std::vector<double>>();
+    const auto gain = k.at("identity_gain_by_level").get<std::vector<double>>();
+    ASSERT_EQ(own.size(), j.at("noise_levels").size());
+    ASSERT_EQ(other.size(), own.size());
+    ASSERT_EQ(gain.size(), own.size());
+    EXPECT_EQ(k.at("binding_gain_by_level").size(), own.size());
+    double mean = 0.0;
+    for (std::size_t l = 0; l < own.size(); ++l) {
+      mean += own[l] / static_cast<double>(own.size());
+      EXPECT_DOUBLE_EQ(gain[l], other[l] - own[l]) << l;
+      if (l > 0) {
+        EXPECT_NE(own[l], own[l - 1]) << "the levels are evaluated apart";
+      }
+    }
+    EXPECT_NEAR(k.at("own").get<double>(), mean, 1e-12);
   }
+  EXPECT_EQ(j.at("noise_levels").get<std::vector<double>>(), (std::vector<double>{0.25, 0.5, 0.75, 1.0}));
   std::string logged;
   for (const auto& l : ctx.logs) logged += l + "\n";
-  EXPECT_NE(logged.find("reference check, faces: validation loss with own references"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("reference check, faces: video loss with own references"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("by noise level 0.25: "), std::string::npos) << logged;
   EXPECT_NE(logged.find("reference check, voices:"), std::string::npos) << logged;
 }
 

@@ -127,7 +127,7 @@ double Trainer::trainStep(const BatchSource& source) {
     total += micro[k].batchSize();
   }
   const uint64_t stepSeed = runtime::deriveSeed(options_.seed, static_cast<uint64_t>(s));
-  LossOptions lo{options_.stage, options_.audioWeight, options_.time, options_.guidanceDropout};
+  LossOptions lo{options_.stage, options_.audioWeight, options_.time, options_.guidanceDropout, std::nullopt};
   adam_->zeroGrad();
   double loss = 0.0;
   int64_t first = 0;
@@ -160,21 +160,32 @@ double Trainer::trainStep(const BatchSource& source) {
 }
 
 double Trainer::validationLoss(const std::vector<TrainingBatch>& batches) const {
+  return validationLosses(batches).total;
+}
+
+ValidationLosses Trainer::validationLosses(const std::vector<TrainingBatch>& batches,
+                                           std::optional<double> sigma) const {
   if (batches.empty()) throw core::InputError("no validation batches");
   at::NoGradGuard noGrad;
   const uint64_t seed = runtime::deriveSeed(options_.seed, kValidationStream);
-  LossOptions lo{options_.stage, options_.audioWeight, options_.time, GuidanceDropout{}};  // always conditioned
-  double sum = 0.0;
+  // Always conditioned: validation measures the model as the sampler's conditioned pass uses it.
+  const LossOptions lo{options_.stage, options_.audioWeight, options_.time, GuidanceDropout{}, sigma};
+  auto value = [](const at::Tensor& t) { return t.defined() ? t.item<double>() : std::nan(""); };
+  ValidationLosses sum;
   int64_t count = 0, first = 0;
   for (size_t k = 0; k < batches.size(); ++k) {
     validateBatch(weights_->config(), batches[k], options_.stage, "validation batch " + std::to_string(k));
     CpuAutocast autocast(options_.bf16Autocast);
-    const double l = flowMatchingLoss(*model_, batches[k], lo, seed, first).total.item<double>();
-    sum += l * static_cast<double>(batches[k].batchSize());
+    const LossTerms l = flowMatchingLoss(*model_, batches[k], lo, seed, first);
+    const auto n = static_cast<double>(batches[k].batchSize());
+    sum.total += l.total.item<double>() * n;
+    sum.video += value(l.video) * n;
+    sum.audio += value(l.audio) * n;
     count += batches[k].batchSize();
     first += batches[k].batchSize();
   }
-  return sum / static_cast<double>(count);
+  const auto n = static_cast<double>(count);
+  return {sum.total / n, sum.video / n, sum.audio / n};
 }
 
 nlohmann::json Trainer::configJson() const {

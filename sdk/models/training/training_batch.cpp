@@ -154,6 +154,12 @@ LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& 
     if (useVideo) videoNoise.push_back(runtime::randn(b.video[i].unsqueeze(0).sizes(), gen, at::kFloat, dev));
     if (useAudio) audioNoise.push_back(runtime::randn(b.audio[i].unsqueeze(0).sizes(), gen, at::kFloat, dev));
   }
+  if (options.sigma) {
+    const double level = *options.sigma;
+    if (!(level >= 0.0 && level <= 1.0))
+      throw core::InputError("flow matching: a fixed noise level must lie in [0, 1], got " + std::to_string(level));
+    for (auto& s : sigmas) s.fill_(level);  // drawn all the same, so the noise is that of a drawn run
+  }
   const at::Tensor sigma = at::cat(sigmas).to(dev);
   dit::DitInputs in;
   in.t = sampling::timestepsFromSigmas(sigma);

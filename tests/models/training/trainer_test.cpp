@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/version.h>
 
+#include <cmath>
+
 #include "training_test_util.hpp"
 
 namespace presence::models::training {
@@ -42,6 +44,36 @@ TEST(TrainerLoss, FallsStage1Audio) { expectLossFalls(Stage::Stage1Audio); }
 TEST(TrainerLoss, FallsStage1Video) { expectLossFalls(Stage::Stage1Video); }
 TEST(TrainerLoss, FallsStage2) { expectLossFalls(Stage::Stage2Joint); }
 TEST(TrainerLoss, FallsStage3) { expectLossFalls(Stage::Stage3MultiView); }
+
+// validationLosses: the total and each tower's term; with a fixed noise level every sample is
+// evaluated there whatever the time sampling, with the noise of the drawn evaluation.
+TEST(TrainerLoss, ValidationLossesPerTowerAndAtAFixedNoiseLevel) {
+  auto w = tinyWeights();
+  const auto cfg = w->config();
+  const TrainingBatch batch = tinyBatch(cfg, 2, 100);
+  TrainerOptions o = fastOptions(Stage::Stage2Joint, 1);
+  o.audioWeight = 0.5;
+  const Trainer trainer(w, o);
+  const ValidationLosses drawn = trainer.validationLosses({batch});
+  EXPECT_DOUBLE_EQ(drawn.total, trainer.validationLoss({batch}));
+  EXPECT_NEAR(drawn.total, drawn.video + 0.5 * drawn.audio, 1e-6);
+  const ValidationLosses low = trainer.validationLosses({batch}, 0.25), high = trainer.validationLosses({batch}, 1.0);
+  EXPECT_NEAR(high.total, high.video + 0.5 * high.audio, 1e-6);
+  EXPECT_NE(low.video, high.video);
+  EXPECT_NE(low.audio, high.audio);
+  // Another time sampling moves the drawn levels, not a fixed one.
+  TrainerOptions shifted = o;
+  shifted.time.shift = 5.0;
+  const Trainer other(w, shifted);
+  EXPECT_NE(other.validationLosses({batch}).total, drawn.total);
+  EXPECT_DOUBLE_EQ(other.validationLosses({batch}, 0.25).total, low.total);
+  // A one-tower stage has no term for the other tower.
+  const Trainer audioOnly(w, fastOptions(Stage::Stage1Audio, 1));
+  const ValidationLosses a = audioOnly.validationLosses({tinyBatch(cfg, 2, 100, false, true)}, 0.5);
+  EXPECT_TRUE(std::isnan(a.video));
+  EXPECT_DOUBLE_EQ(a.audio, a.total);
+  EXPECT_THROW(trainer.validationLosses({batch}, 1.5), core::InputError);
+}
 
 TEST(TrainerStages, TrainableNamesPerStage) {
   auto w = tinyWeights();

@@ -78,6 +78,10 @@ struct TrainingResult {
   std::optional<std::filesystem::path> lastCheckpoint;
 };
 
+struct ValidationLosses {
+  double total = 0.0, video = 0.0, audio = 0.0;
+};
+
 class Trainer {
  public:
   /// The weights must be float32 master weights (the model computes in float32; bf16 through
@@ -95,6 +99,10 @@ class Trainer {
   double trainStep(const BatchSource& source);
   /// Mean loss over `batches` with fixed seeds (the same at every step), no gradients.
   double validationLoss(const std::vector<TrainingBatch>& batches) const;
+  /// The same means, of the total and of each tower's term (NaN for a tower the stage does not
+  /// run), with every sample at noise level `sigma` when it is set.
+  ValidationLosses validationLosses(const std::vector<TrainingBatch>& batches,
+                                    std::optional<double> sigma = std::nullopt) const;
 
   /// Loads the newest checkpoint of options().checkpointDir (weights, moments, step, history).
   /// Returns false when there is none. Throws core::InputError when it does not match this run:

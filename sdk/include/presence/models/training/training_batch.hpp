@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,9 @@ struct LossOptions {
   double audioWeight = 1.0;  ///< λ of eq. 2 (stage 2 and 3; stage 1 trains one tower)
   sampling::TrainingTimeSpec time;
   GuidanceDropout guidanceDropout;  ///< validation leaves it off
+  /// Every sample at this noise level in [0, 1] instead of the level drawn per `time` (checks
+  /// that compare conditionings level by level); the noise itself is drawn as without it.
+  std::optional<double> sigma;
 };
 
 struct LossTerms {
