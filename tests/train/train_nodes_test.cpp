@@ -340,6 +340,18 @@ TEST(CopyCaption, LeavesOutTheSceneAndEachAppearanceWithTheirSeparators) {
   EXPECT_EQ(captionWithoutLooks(clip),
             "A slow pan. Subject 1, on the left, smiles. Subject 2, looks ahead. Subject 1 says: <S>hi<E>");
 
+  // One appearance that begins with the other's, and two that read alike: each still goes whole.
+  presence::data::Clip alike = clip;
+  alike.caption.text = "Subject 1, a person with black hair and a hat, waves. Subject 2, a person with black hair, "
+                       "nods. Subject 3, a person with black hair, smiles.";
+  alike.caption.scene.clear();
+  alike.subjects.resize(3);
+  alike.subjects[0].appearance = "a person with black hair and a hat";
+  alike.subjects[1].appearance = "a person with black hair";
+  alike.subjects[2].slot = 2;
+  alike.subjects[2].appearance = "a person with black hair";
+  EXPECT_EQ(captionWithoutLooks(alike), "Subject 1, waves. Subject 2, nods. Subject 3, smiles.");
+
   // Nothing to leave out: the caption as it is.
   presence::data::Clip plain = clip;
   plain.caption.scene.clear();
