@@ -82,13 +82,21 @@ double mean(const ReferenceSwap::PerLevel& v) {
   return sum / static_cast<double>(v.size());
 }
 
-// "0.25: +0.0012, 0.5: ..., 1: ..." — the gain of `with` over `base` at every level.
+// The gain of `with` over `base` at every level.
+ReferenceSwap::PerLevel gainsByLevel(const ReferenceSwap::PerLevel& with, const ReferenceSwap::PerLevel& base) {
+  ReferenceSwap::PerLevel g{};
+  for (std::size_t l = 0; l < g.size(); ++l) g[l] = with[l] - base[l];
+  return g;
+}
+
+// "0.25: +0.0012, 0.5: ..., 1: ..." for the log.
 std::string levelGains(const ReferenceSwap::PerLevel& with, const ReferenceSwap::PerLevel& base) {
+  const ReferenceSwap::PerLevel g = gainsByLevel(with, base);
   std::string out;
-  for (std::size_t l = 0; l < with.size(); ++l) {
+  for (std::size_t l = 0; l < g.size(); ++l) {
     char level[16];
     std::snprintf(level, sizeof level, "%g", kReferenceCheckLevels[l]);
-    out += (l ? ", " : "") + std::string(level) + ": " + signedFixed(with[l] - base[l]);
+    out += (l ? ", " : "") + std::string(level) + ": " + signedFixed(g[l]);
   }
   return out;
 }
@@ -125,6 +133,7 @@ ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<con
       if (count(*c, k) > 0) pool.push_back(c);
     ReferenceSwap swap;
     swap.kind = k.name;
+    swap.tower = k.faces ? "video" : "audio";
     for (std::size_t i = 0; i < pool.size(); ++i) {
       const EncodedClip& c = *pool[i];
       std::optional<PerLevel> ownLoss;  // computed once, only for clips with a variant to compare
@@ -159,16 +168,10 @@ ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<con
 }
 
 nlohmann::json ReferenceCheck::toJson() const {
-  using PerLevel = ReferenceSwap::PerLevel;
-  auto gains = [](const PerLevel& with, const PerLevel& base) {
-    PerLevel g{};
-    for (std::size_t l = 0; l < g.size(); ++l) g[l] = with[l] - base[l];
-    return g;
-  };
   nlohmann::json out = {{"noise_levels", std::vector<double>(std::begin(kReferenceCheckLevels),
                                                              std::end(kReferenceCheckLevels))}};
   for (const auto& s : swaps) {
-    nlohmann::json j = {{"tower_loss", s.kind == "faces" ? "video" : "audio"},
+    nlohmann::json j = {{"tower_loss", s.tower},
                         {"clips", s.clips},
                         {"two_subject_clips", s.twoSubjectClips}};
     if (s.clips > 0) {
@@ -177,13 +180,13 @@ nlohmann::json ReferenceCheck::toJson() const {
       j["identity_gain"] = mean(s.otherIdentity) - mean(s.own);
       j["own_by_level"] = s.own;
       j["other_identity_by_level"] = s.otherIdentity;
-      j["identity_gain_by_level"] = gains(s.otherIdentity, s.own);
+      j["identity_gain_by_level"] = gainsByLevel(s.otherIdentity, s.own);
     }
     if (s.twoSubjectClips > 0) {
       j["own_two_subject"] = mean(s.ownTwo);
       j["exchanged"] = mean(s.exchanged);
       j["binding_gain"] = mean(s.exchanged) - mean(s.ownTwo);
-      j["binding_gain_by_level"] = gains(s.exchanged, s.ownTwo);
+      j["binding_gain_by_level"] = gainsByLevel(s.exchanged, s.ownTwo);
     }
     out[s.kind] = j;
   }
@@ -194,11 +197,10 @@ std::vector<std::string> ReferenceCheck::summary() const {
   std::vector<std::string> out;
   for (const auto& s : swaps) {
     std::string line = s.kind + ": ";
-    const std::string tower = s.kind == "faces" ? "video" : "audio";
     if (s.clips == 0) {
       line += "no validation clip has a counterpart of another identity";
     } else {
-      line += tower + " loss with own references " + fixed(mean(s.own)) + ", another identity's " +
+      line += s.tower + " loss with own references " + fixed(mean(s.own)) + ", another identity's " +
               fixed(mean(s.otherIdentity)) + " (" + signedFixed(mean(s.otherIdentity) - mean(s.own)) + ", " +
               std::to_string(s.clips) + " clips; by noise level " + levelGains(s.otherIdentity, s.own) + ")";
     }

@@ -29,6 +29,7 @@ inline constexpr std::size_t kReferenceCheckLevelCount = std::size(kReferenceChe
 struct ReferenceSwap {
   using PerLevel = std::array<double, kReferenceCheckLevelCount>;
   std::string kind;  ///< "faces" or "voices"
+  std::string tower;  ///< the tower whose loss is compared: "video" for faces, "audio" for voices
   int64_t clips = 0;           ///< clips with an other-identity variant
   PerLevel own{};              ///< their mean loss per level with their own references
   PerLevel otherIdentity{};    ///< ... with another identity's references
