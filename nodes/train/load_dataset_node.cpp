@@ -67,6 +67,7 @@ class LoadDatasetNode final : public Node {
     const int64_t colourCopies = ctx.paramInt("colour_copies");
     const uint64_t colourSeed = static_cast<uint64_t>(ctx.paramInt("colour_seed"));
     const bool copiesWithoutLooks = ctx.paramString("copy_captions") == "without_looks";
+    const double checkHueTurn = static_cast<double>(ctx.paramInt("check_hue_turn")) * M_PI / 180.0;
 
     TrainingDataset out;
     out.modelKey = model.encoderKey();
@@ -169,6 +170,12 @@ class LoadDatasetNode final : public Node {
         }
       }
       encodePictures(e, 0.0);
+      // Validation clips that show faces, turned for the reference check's colour variant.
+      if (clip.split == presence::data::Split::Val && frames && !faceViews.empty() && checkHueTurn != 0.0) {
+        EncodedClip turned;
+        encodePictures(turned, checkHueTurn);
+        e.hueTurned = EncodedClip::HueTurned{checkHueTurn, turned.video, turned.faces, turned.multiViewFaces};
+      }
       out.clips.push_back(std::move(e));
     }
     std::size_t recoloured = 0;
@@ -197,7 +204,8 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
       "to a valid frame count, audio at the model's rate in mono, face references (every view packed into "
       "a grid for stage 3; for stages 1 and 2 the first view alone or the same grid, by stage12_faces), voice "
       "references and caption embeddings. Keeps each clip's split and kind. Optionally adds recoloured copies "
-      "of the training clips (colour_copies).");
+      "of the training clips (colour_copies); encodes the validation clips' pictures hue-turned as well for the "
+      "reference check (check_hue_turn).");
   d.inputs = {port("model", types::Model, "The model whose encoders encode the clips (the one to train)."),
               port("path", types::Path, "The dataset folder (overrides 'folder'), e.g. from synth_dataset.", true)};
   d.params = {pathParam("folder", "The dataset folder (dataset.json, identities.jsonl, manifest.jsonl)."),
@@ -218,6 +226,11 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
                        "Copies come after "
                        "every original, one round after another. Validation clips are not copied. 0: none."),
               intParam("colour_seed", 0, 0, 2147483647, "Seed of the copies' hue turns."),
+              intParam("check_hue_turn", 120, 0, 359,
+                       "Degrees by which the validation clips that show faces are also encoded with their frames "
+                       "and face references hue-turned alike, for the stages' reference check: its colour gain "
+                       "says whether the faces take their colours from their references. 0: not encoded, no "
+                       "colour gain. Training is unchanged either way."),
               enumParam("copy_captions", {"as_read", "without_looks"}, "as_read",
                         "The recoloured copies' caption: as read (the original's, whose colour words no longer "
                         "hold for the copy), or without the looks: the scene (the backdrop) and each subject's "

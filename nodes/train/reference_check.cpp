@@ -1,6 +1,7 @@
 #include "reference_check.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -62,6 +63,18 @@ EncodedClip exchanged(const EncodedClip& c, const Kind& k) {
     std::swap(out.voices[0], out.voices[1]);
     std::swap(out.voiceIdentities[0], out.voiceIdentities[1]);
   }
+  return out;
+}
+
+// `c` hue-turned (frames and, with `turnedReferences`, the face references), for the colour variant.
+EncodedClip hueTurned(const EncodedClip& c, bool turnedReferences) {
+  EncodedClip out = c;
+  out.video = c.hueTurned->video;
+  if (turnedReferences) {
+    out.faces = c.hueTurned->faces;
+    out.multiViewFaces = c.hueTurned->multiViewFaces;
+  }
+  out.hueTurned.reset();
   return out;
 }
 
@@ -153,6 +166,12 @@ ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<con
         add(swap.exchanged, loss(exchanged(c, k), k));
         ++swap.twoSubjectClips;
       }
+      if (k.faces && c.hueTurned) {
+        add(swap.recolouredOwn, loss(hueTurned(c, true), k));
+        add(swap.recolouredOriginal, loss(hueTurned(c, false), k));
+        swap.hueTurnDegrees = c.hueTurned->radians * 180.0 / M_PI;
+        ++swap.recolouredClips;
+      }
     }
     if (swap.clips > 0) {
       divide(swap.own, swap.clips);
@@ -161,6 +180,10 @@ ReferenceCheck checkReferences(const tr::Trainer& trainer, const std::vector<con
     if (swap.twoSubjectClips > 0) {
       divide(swap.ownTwo, swap.twoSubjectClips);
       divide(swap.exchanged, swap.twoSubjectClips);
+    }
+    if (swap.recolouredClips > 0) {
+      divide(swap.recolouredOwn, swap.recolouredClips);
+      divide(swap.recolouredOriginal, swap.recolouredClips);
     }
     check.swaps.push_back(swap);
   }
@@ -188,6 +211,14 @@ nlohmann::json ReferenceCheck::toJson() const {
       j["binding_gain"] = mean(s.exchanged) - mean(s.ownTwo);
       j["binding_gain_by_level"] = gainsByLevel(s.exchanged, s.ownTwo);
     }
+    if (s.recolouredClips > 0) {
+      j["recoloured_clips"] = s.recolouredClips;
+      j["hue_turn_degrees"] = s.hueTurnDegrees;
+      j["recoloured_own"] = mean(s.recolouredOwn);
+      j["recoloured_original_references"] = mean(s.recolouredOriginal);
+      j["colour_gain"] = mean(s.recolouredOriginal) - mean(s.recolouredOwn);
+      j["colour_gain_by_level"] = gainsByLevel(s.recolouredOriginal, s.recolouredOwn);
+    }
     out[s.kind] = j;
   }
   return out;
@@ -207,6 +238,15 @@ std::vector<std::string> ReferenceCheck::summary() const {
     if (s.twoSubjectClips > 0)
       line += "; two subjects' exchanged " + fixed(mean(s.exchanged)) + " against " + fixed(mean(s.ownTwo)) + " (" +
               signedFixed(mean(s.exchanged) - mean(s.ownTwo)) + ", " + std::to_string(s.twoSubjectClips) + " clips)";
+    if (s.recolouredClips > 0) {
+      char turn[32];
+      std::snprintf(turn, sizeof turn, "%g", s.hueTurnDegrees);
+      line += "; clips hue-turned by " + std::string(turn) + " degrees with their turned references " +
+              fixed(mean(s.recolouredOwn)) + ", with the original ones " + fixed(mean(s.recolouredOriginal)) +
+              " (colour gain " + signedFixed(mean(s.recolouredOriginal) - mean(s.recolouredOwn)) + ", " +
+              std::to_string(s.recolouredClips) + " clips; by noise level " +
+              levelGains(s.recolouredOriginal, s.recolouredOwn) + ")";
+    }
     out.push_back(std::move(line));
   }
   return out;

@@ -6,7 +6,11 @@
 // and runs: a positive gain means the model's predictions depend on whose reference it is given
 // (identity following), a positive exchange gain that it ties each reference to its own subject
 // (binding). The levels show where the reference matters: at 1 the model sees pure noise and
-// has nothing but its conditioning.
+// has nothing but its conditioning. Validation clips that load_dataset also encoded hue-turned
+// (frames and face references turned alike) give a colour variant: the turned clip with its turned
+// references against the same clip with the original references. A positive colour gain means
+// the faces take their colours from their references, not from who the identity is or what the
+// caption says; a model that ignores the references' colours scores about 0.
 #pragma once
 
 #include <array>
@@ -36,6 +40,10 @@ struct ReferenceSwap {
   int64_t twoSubjectClips = 0;  ///< clips with two subjects' references of this kind
   PerLevel ownTwo{};            ///< their mean loss per level with their own references
   PerLevel exchanged{};         ///< ... with the two subjects' references exchanged
+  int64_t recolouredClips = 0;  ///< faces: clips with hue-turned pictures
+  double hueTurnDegrees = 0.0;  ///< ... turned by this much
+  PerLevel recolouredOwn{};     ///< the turned clips' mean loss per level with their turned references
+  PerLevel recolouredOriginal{};  ///< ... with the original (unturned) references
 };
 
 struct ReferenceCheck {

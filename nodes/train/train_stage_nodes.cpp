@@ -193,7 +193,9 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
           "with each clip's own face / voice references against another identity's and, in two-subject clips, "
           "the subjects' references exchanged, all at the same fixed noise levels (0.25, 0.5, 0.75, 1), so that "
           "stages and runs compare (logged and written to reference_check.json): a positive gain means the "
-          "model follows, and binds, its references. "
+          "model follows, and binds, its references. Validation clips load_dataset also encoded hue-turned "
+          "(check_hue_turn) are evaluated turned, with their turned face references against the original ones: "
+          "a positive colour gain means the faces take their colours from their references. "
           "Outputs the trained model (sharing the encoders), the loss plot and the written files.");
   d.inputs = {port("model", types::Model, "The model to train (its weights are copied, not changed)."),
               port("dataset", types::Dataset, "Clips encoded by presence.load_dataset with the same model.")};

@@ -39,6 +39,16 @@ struct EncodedClip {
   std::vector<int64_t> voiceSlots;  ///< identity slot of each voice
   std::vector<std::string> voiceIdentities;  ///< the manifest identity of each voice
 
+  /// The clip's pictures with their hues turned alike (load_dataset check_hue_turn): what the
+  /// reference check's colour variant shows the model, for validation clips that show faces.
+  struct HueTurned {
+    double radians = 0.0;
+    at::Tensor video;                         ///< the frames turned, as `video`
+    std::vector<at::Tensor> faces;            ///< each face reference turned, as `faces`
+    std::vector<at::Tensor> multiViewFaces;   ///< ... as `multiViewFaces`
+  };
+  std::optional<HueTurned> hueTurned;
+
   bool multiView() const {
     for (const auto v : faceViews)
       if (v > 1) return true;
@@ -90,6 +100,11 @@ inline std::size_t payloadBytes(const TrainingDataset& v) {
     for (const auto& f : c.faces) add(f);
     for (const auto& f : c.multiViewFaces) add(f);
     for (const auto& a : c.voices) add(a);
+    if (c.hueTurned) {
+      add(c.hueTurned->video);
+      for (const auto& f : c.hueTurned->faces) add(f);
+      for (const auto& f : c.hueTurned->multiViewFaces) add(f);
+    }
   }
   return n;
 }

@@ -88,6 +88,33 @@ std::string editedManifestCopy(const fs::path& from, const fs::path& to, Edit ed
   return {};
 }
 
+// `image` with its hues turned by `radians`, encoded by the model's video VAE.
+at::Tensor encodedTurned(const models::generation::GenerationModel& model, const ImageBatch& image, double radians) {
+  const ImageBatch turned = presence::media::rotateHue(image, radians);
+  const at::Tensor pixels =
+      at::from_blob(const_cast<float*>(turned.pixels.data()), {turned.count, turned.height, turned.width, 3}, at::kFloat)
+          .clone();
+  return model.encodeFrames(pixels).to(at::kFloat);
+}
+
+// The clip's frames as load_dataset encodes them: centre-cropped to the model's multiple, trimmed
+// to a frame count its VAE accepts.
+ImageBatch clipFrames(const models::generation::GenerationModel& model, const presence::data::Clip& clip) {
+  const ImageBatch video = presence::media::toRgb(presence::media::loadVideo(*clip.video).frames);
+  const int64_t mult = model.sizeMultiple();
+  ImageBatch frames = presence::media::centerCrop(video, static_cast<int>(video.width / mult * mult),
+                                                  static_cast<int>(video.height / mult * mult));
+  frames.count = static_cast<int>(models::generation::framesAtMost(model, frames.count));
+  frames.pixels.resize(frames.frameSize() * frames.count);
+  return frames;
+}
+
+// The first subject's one-shot face reference: its first view, centre-cropped to 64 pixels.
+ImageBatch firstFace(const presence::data::Clip& clip) {
+  return presence::media::centerCrop(
+      presence::media::toRgb(presence::media::readImage(clip.subjects[0].faceRefs[0].path)), 64, 64);
+}
+
 class TrainNodes : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -194,10 +221,40 @@ TEST_F(TrainNodes, DatasetPayloadHasTheManifestsClipsPerSplitAndKind) {
   }
   EXPECT_GT(payloadBytes(ds), 0u);
 
+  // Validation clips that show faces are also encoded hue-turned (check_hue_turn, 120 degrees by
+  // default) for the reference check; training clips are not.
+  const auto& enc = *model().as<models::generation::ModelHandle>().model;
+  std::size_t turned = 0;
+  for (std::size_t i = 0; i < manifest.clips.size(); ++i) {
+    const auto& clip = manifest.clips[i];
+    const EncodedClip& c = ds.clips[i];
+    ASSERT_EQ(c.id, clip.id);
+    const bool shown = clip.split == Split::Val && clip.video && !c.faces.empty();
+    ASSERT_EQ(c.hueTurned.has_value(), shown) << c.id;
+    if (!shown) continue;
+    ++turned;
+    EXPECT_NEAR(c.hueTurned->radians, 2 * M_PI / 3, 1e-12);
+    EXPECT_TRUE(at::allclose(encodedTurned(enc, clipFrames(enc, clip), 2 * M_PI / 3), c.hueTurned->video, 1e-5, 1e-5))
+        << c.id;
+    EXPECT_TRUE(at::allclose(encodedTurned(enc, firstFace(clip), 2 * M_PI / 3), c.hueTurned->faces[0], 1e-5, 1e-5))
+        << c.id;
+    ASSERT_EQ(c.hueTurned->multiViewFaces.size(), c.multiViewFaces.size());
+    EXPECT_EQ(c.hueTurned->multiViewFaces[0].sizes(), c.multiViewFaces[0].sizes());
+    EXPECT_FALSE(at::allclose(c.hueTurned->multiViewFaces[0], c.multiViewFaces[0], 1e-3, 1e-3)) << c.id;
+  }
+  EXPECT_GT(turned, 0u);
+
   FakeContext capped = context("presence.load_dataset");
   capped.set("folder", (root_ / "mixed").string()).set("max_clips", 2).link("model", model());
   run("presence.load_dataset", capped);
   EXPECT_EQ(capped.outputs.at("dataset").as<TrainingDataset>().clips.size(), 2u);
+
+  FakeContext unturned = context("presence.load_dataset");
+  unturned.set("folder", (root_ / "mixed").string()).set("check_hue_turn", 0).link("model", model());
+  run("presence.load_dataset", unturned);
+  const auto& plain = unturned.outputs.at("dataset").as<TrainingDataset>();
+  for (const auto& c : plain.clips) EXPECT_FALSE(c.hueTurned) << c.id;
+  EXPECT_LT(payloadBytes(plain), payloadBytes(ds));
 
   // stage12_faces all_views: stages 1 and 2 get the same grids as stage 3.
   FakeContext grids = context("presence.load_dataset");
@@ -266,24 +323,10 @@ TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
       }
       // The frames and the one-shot face (the first view, centre-cropped) are the original's
       // pictures turned by the copy's hue, then encoded: both by the same turn.
-      const auto& enc = m.as<models::generation::ModelHandle>().model;
-      auto encodeTurned = [&](const ImageBatch& image) {
-        const ImageBatch turned = presence::media::rotateHue(image, hue);
-        const at::Tensor pixels = at::from_blob(const_cast<float*>(turned.pixels.data()),
-                                                {turned.count, turned.height, turned.width, 3}, at::kFloat)
-                                      .clone();
-        return enc->encodeFrames(pixels).to(at::kFloat);
-      };
-      const ImageBatch first = presence::media::centerCrop(
-          presence::media::toRgb(presence::media::readImage(clip.subjects[0].faceRefs[0].path)), 64, 64);
-      EXPECT_TRUE(at::allclose(encodeTurned(first), c.faces[0], 1e-5, 1e-5)) << id;
-      const ImageBatch video = presence::media::toRgb(presence::media::loadVideo(*clip.video).frames);
-      const int64_t mult = enc->sizeMultiple();
-      ImageBatch frames = presence::media::centerCrop(video, static_cast<int>(video.width / mult * mult),
-                                                      static_cast<int>(video.height / mult * mult));
-      frames.count = static_cast<int>(models::generation::framesAtMost(*enc, frames.count));
-      frames.pixels.resize(frames.frameSize() * frames.count);
-      EXPECT_TRUE(at::allclose(encodeTurned(frames), c.video, 1e-5, 1e-5)) << id << ": frames turned otherwise";
+      const auto& enc = *m.as<models::generation::ModelHandle>().model;
+      EXPECT_TRUE(at::allclose(encodedTurned(enc, firstFace(clip), hue), c.faces[0], 1e-5, 1e-5)) << id;
+      EXPECT_TRUE(at::allclose(encodedTurned(enc, clipFrames(enc, clip), hue), c.video, 1e-5, 1e-5))
+          << id << ": frames turned otherwise";
     }
   }
   EXPECT_GT(copied, 0u);
@@ -787,11 +830,33 @@ TEST_F(TrainNodes, ReferenceCheckComparesOwnOtherAndExchangedReferences) {
     EXPECT_NEAR(k.at("own").get<double>(), mean, 1e-12);
   }
   EXPECT_EQ(j.at("noise_levels").get<std::vector<double>>(), (std::vector<double>{0.25, 0.5, 0.75, 1.0}));
+  // The colour variant: the validation clips hue-turned with their turned face references against
+  // the original ones; faces only.
+  const auto& faces = j.at("faces");
+  EXPECT_GE(faces.at("recoloured_clips").get<int>(), 1);
+  EXPECT_DOUBLE_EQ(faces.at("hue_turn_degrees").get<double>(), 120.0);
+  EXPECT_NE(faces.at("recoloured_own").get<double>(), faces.at("own").get<double>()) << "the clips are turned";
+  EXPECT_NE(faces.at("recoloured_original_references").get<double>(), faces.at("recoloured_own").get<double>());
+  EXPECT_DOUBLE_EQ(faces.at("colour_gain").get<double>(),
+                   faces.at("recoloured_original_references").get<double>() - faces.at("recoloured_own").get<double>());
+  EXPECT_EQ(faces.at("colour_gain_by_level").size(), j.at("noise_levels").size());
+  EXPECT_FALSE(j.at("voices").contains("colour_gain"));
   std::string logged;
   for (const auto& l : ctx.logs) logged += l + "\n";
   EXPECT_NE(logged.find("reference check, faces: video loss with own references"), std::string::npos) << logged;
   EXPECT_NE(logged.find("by noise level 0.25: "), std::string::npos) << logged;
   EXPECT_NE(logged.find("reference check, voices:"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("clips hue-turned by 120 degrees with their turned references"), std::string::npos) << logged;
+
+  // A dataset loaded without the turned pictures has no colour variant.
+  FakeContext load = context("presence.load_dataset");
+  load.set("folder", (root_ / "pairs").string()).set("check_hue_turn", 0).link("model", model());
+  run("presence.load_dataset", load);
+  stage("presence.train_stage2", load.outputs.at("dataset"), 1, "s2nocolour");
+  std::ifstream plainIn(out.path() / "s2nocolour" / "reference_check.json");
+  const auto plain = nlohmann::json::parse(plainIn);
+  EXPECT_FALSE(plain.at("faces").contains("colour_gain")) << plain.dump();
+  EXPECT_TRUE(plain.at("faces").contains("identity_gain")) << plain.dump();
 }
 
 // Sharded saving keeps every tracked file small (the default model's DiT is committed this way)
