@@ -232,7 +232,9 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
                                  "Checkpoint folder inside the output directory; an existing run there is resumed."));
   d.outputs = {port("model", types::Model, "The model with the trained DiT weights."),
                port("loss_plot", types::Image, "The loss curve (train blue, validation orange)."),
-               port("files", types::Files, "The loss CSV and the last checkpoint's files.")};
+               port("files", types::Files,
+                    "The loss CSV (training loss; validation loss in total and per tower) and the last "
+                    "checkpoint's files.")};
   d.sideEffects = true;
   registry.add(std::move(d), [kind] { return std::unique_ptr<Node>(new TrainStageNode(kind)); }, origin);
 }

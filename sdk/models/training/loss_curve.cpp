@@ -10,13 +10,18 @@
 namespace presence::models::training {
 
 std::string lossCurveCsv(const std::vector<LossRecord>& history) {
-  std::string out = "step,train_loss,val_loss,learning_rate,seconds\n";
-  char line[256];
+  std::string out = "step,train_loss,val_loss,learning_rate,seconds,val_video_loss,val_audio_loss\n";
+  char line[320];
+  struct Cell {
+    char text[32] = "";
+    explicit Cell(double v) {
+      if (std::isfinite(v)) std::snprintf(text, sizeof text, "%.9g", v);
+    }
+  };
   for (const auto& r : history) {
-    char val[64] = "";
-    if (std::isfinite(r.valLoss)) std::snprintf(val, sizeof val, "%.9g", r.valLoss);
-    std::snprintf(line, sizeof line, "%lld,%.9g,%s,%.9g,%.3f\n", static_cast<long long>(r.step), r.trainLoss, val,
-                  r.learningRate, r.seconds);
+    std::snprintf(line, sizeof line, "%lld,%.9g,%s,%.9g,%.3f,%s,%s\n", static_cast<long long>(r.step), r.trainLoss,
+                  Cell(r.valLoss).text, r.learningRate, r.seconds, Cell(r.valVideoLoss).text,
+                  Cell(r.valAudioLoss).text);
     out += line;
   }
   return out;

@@ -282,8 +282,12 @@ TrainingResult Trainer::run(const BatchSource& source, const std::vector<Trainin
     seconds_ = before + seconds(start);
     LossRecord& rec = history_.back();
     const bool last = step_ == options_.steps;
-    if (!validation.empty() && (last || (options_.validateEvery > 0 && step_ % options_.validateEvery == 0)))
-      rec.valLoss = validationLoss(validation);
+    if (!validation.empty() && (last || (options_.validateEvery > 0 && step_ % options_.validateEvery == 0))) {
+      const ValidationLosses v = validationLosses(validation);
+      rec.valLoss = v.total;
+      rec.valVideoLoss = v.video;
+      rec.valAudioLoss = v.audio;
+    }
     rec.seconds = seconds_;
     if (checkpoints && (last || (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0)))
       result.lastCheckpoint = saveCheckpoint();

@@ -98,12 +98,15 @@ fs::path saveTrainingCheckpoint(const fs::path& folder, const TrainingCheckpoint
   info["state_fnv1a64"] = std::to_string(fileChecksum(temp / kStateFile));
   info["config"] = ckpt.config;
   nlohmann::json hist = nlohmann::json::array();
+  auto orNull = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   for (const auto& r : ckpt.history) {
     hist.push_back({{"step", r.step},
                     {"train_loss", r.trainLoss},
-                    {"val_loss", std::isfinite(r.valLoss) ? nlohmann::json(r.valLoss) : nlohmann::json(nullptr)},
+                    {"val_loss", orNull(r.valLoss)},
                     {"learning_rate", r.learningRate},
-                    {"seconds", r.seconds}});
+                    {"seconds", r.seconds},
+                    {"val_video_loss", orNull(r.valVideoLoss)},
+                    {"val_audio_loss", orNull(r.valAudioLoss)}});
   }
   info["history"] = hist;
   writeSynced(temp / kInfoFile, info.dump(1));
@@ -168,9 +171,12 @@ TrainingCheckpoint loadTrainingCheckpoint(const fs::path& dir) {
     ck.tensors = reader.loadAll();
     ck.step = info["step"].get<int64_t>();
     ck.config = info["config"];
+    // The per-tower losses are absent from checkpoints written before they were recorded.
     for (const auto& r : info["history"])
       ck.history.push_back({r.at("step").get<int64_t>(), jsonDouble(r.at("train_loss")), jsonDouble(r.at("val_loss")),
-                            jsonDouble(r.at("learning_rate")), jsonDouble(r.at("seconds"))});
+                            jsonDouble(r.at("learning_rate")), jsonDouble(r.at("seconds")),
+                            jsonDouble(r.value("val_video_loss", nlohmann::json())),
+                            jsonDouble(r.value("val_audio_loss", nlohmann::json()))});
   } catch (const core::InputError&) {
     throw;
   } catch (const std::exception& e) {

@@ -18,6 +18,7 @@ std::vector<LossRecord> history() {
     r.valLoss = s % 5 == 0 ? 2.2 / static_cast<double>(s) : std::numeric_limits<double>::quiet_NaN();
     r.learningRate = 1e-4;
     r.seconds = 0.5 * static_cast<double>(s);
+    if (s % 5 == 0) r.valVideoLoss = 2.0 / static_cast<double>(s);  // a video stage: no audio term
     h.push_back(r);
   }
   return h;
@@ -30,8 +31,13 @@ int64_t countColour(const at::Tensor& img, const float* c) {
 
 TEST(LossCurve, CsvHasHeaderAndEmptyValWhereNotEvaluated) {
   const std::string csv = lossCurveCsv(history());
-  EXPECT_EQ(csv.rfind("step,train_loss,val_loss,learning_rate,seconds\n1,2,,0.0001,0.500\n", 0), 0u) << csv;
-  EXPECT_NE(csv.find("\n5,0.4,0.44,0.0001,2.500\n"), std::string::npos) << csv;
+  EXPECT_EQ(csv.rfind("step,train_loss,val_loss,learning_rate,seconds,val_video_loss,val_audio_loss\n"
+                      "1,2,,0.0001,0.500,,\n",
+                      0),
+            0u)
+      << csv;
+  // Each tower's validation loss where evaluated; empty for the tower the stage does not run.
+  EXPECT_NE(csv.find("\n5,0.4,0.44,0.0001,2.500,0.4,\n"), std::string::npos) << csv;
 }
 
 TEST(LossCurve, PlotHasAxesAndBothCurves) {

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "training_test_util.hpp"
 
@@ -108,11 +111,24 @@ TEST(TrainingResume, DamagedCheckpointIsRefusedNamingTheFile) {
   ck.step = 5;
   ck.tensors["model/w"] = at::arange(100, at::kFloat);
   ck.config = {{"stage", "stage2"}};
-  ck.history = {{1, 0.5, 0.6, 1e-4, 1.0}};
+  ck.history = {{1, 0.5, 0.6, 1e-4, 1.0, 0.45}};
   const fs::path dir = saveTrainingCheckpoint(tmp.path, ck);
   const auto ok = loadTrainingCheckpoint(dir);
   EXPECT_TRUE(at::equal(ok.tensors.at("model/w"), ck.tensors["model/w"]));
   EXPECT_EQ(ok.history[0].valLoss, 0.6);
+  EXPECT_EQ(ok.history[0].valVideoLoss, 0.45);
+  EXPECT_TRUE(std::isnan(ok.history[0].valAudioLoss));
+  {
+    // A checkpoint written before the per-tower losses were recorded still loads, without them.
+    const std::string saved = readBytes(dir / "trainer.json");
+    auto info = nlohmann::json::parse(saved);
+    for (auto& r : info["history"]) r.erase("val_video_loss"), r.erase("val_audio_loss");
+    std::ofstream(dir / "trainer.json", std::ios::trunc) << info.dump(1);
+    const auto old = loadTrainingCheckpoint(dir);
+    EXPECT_EQ(old.history[0].valLoss, 0.6);
+    EXPECT_TRUE(std::isnan(old.history[0].valVideoLoss));
+    std::ofstream(dir / "trainer.json", std::ios::trunc) << saved;
+  }
 
   auto expectRefused = [&](const std::string& file) {
     try {
@@ -161,7 +177,9 @@ TEST(TrainingResume, StageMismatchIsRefused) {
   auto w = test::tinyWeights();
   Trainer first(w, o);
   first.run(cyclingBatchSource({test::tinyBatch(w->config(), 1, 1, true, false)}));
-  EXPECT_EQ(readBytes(tmp.path / "loss_curve.csv").rfind("step,train_loss,val_loss,learning_rate,seconds\n1,", 0), 0u);
+  EXPECT_EQ(readBytes(tmp.path / "loss_curve.csv")
+                .rfind("step,train_loss,val_loss,learning_rate,seconds,val_video_loss,val_audio_loss\n1,", 0),
+            0u);
   o.stage = Stage::Stage2Joint;
   Trainer second(test::tinyWeights(), o);
   try {

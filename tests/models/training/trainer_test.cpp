@@ -38,6 +38,22 @@ void expectLossFalls(Stage stage) {
   for (int i = 0; i < 5; ++i) first += trainer.history()[i].trainLoss, last += trainer.history()[25 + i].trainLoss;
   EXPECT_LT(last, first) << stageName(stage);
   EXPECT_DOUBLE_EQ(trainer.history().back().valLoss, after);  // fixed validation seeds
+  // Each tower's term is recorded beside the total; NaN for a tower the stage does not run.
+  const ValidationLosses towers = trainer.validationLosses({batch});
+  const LossRecord& rec = trainer.history().back();
+  if (stageUsesVideo(stage)) {
+    EXPECT_DOUBLE_EQ(rec.valVideoLoss, towers.video);
+    EXPECT_GT(rec.valVideoLoss, 0.0);
+  } else {
+    EXPECT_TRUE(std::isnan(rec.valVideoLoss));
+  }
+  if (stageUsesAudio(stage)) {
+    EXPECT_DOUBLE_EQ(rec.valAudioLoss, towers.audio);
+    EXPECT_GT(rec.valAudioLoss, 0.0);
+  } else {
+    EXPECT_TRUE(std::isnan(rec.valAudioLoss));
+  }
+  EXPECT_TRUE(std::isnan(trainer.history().front().valVideoLoss)) << "not evaluated at step 1";
 }
 
 TEST(TrainerLoss, FallsStage1Audio) { expectLossFalls(Stage::Stage1Audio); }

@@ -17,9 +17,14 @@ struct LossRecord {
   double valLoss = std::numeric_limits<double>::quiet_NaN();  ///< NaN: not evaluated at this step
   double learningRate = 0.0;
   double seconds = 0.0;      ///< training time so far, across resumed sessions
+  /// The validation loss of each tower where it was evaluated (a stage's loss is video + λ·audio);
+  /// NaN where not evaluated or the tower takes no part. Shows which tower overfits.
+  double valVideoLoss = std::numeric_limits<double>::quiet_NaN();
+  double valAudioLoss = std::numeric_limits<double>::quiet_NaN();
 };
 
-/// "step,train_loss,val_loss,learning_rate,seconds" then one line per record (val empty if NaN).
+/// "step,train_loss,val_loss,learning_rate,seconds,val_video_loss,val_audio_loss" then one line
+/// per record (a loss left empty where NaN).
 std::string lossCurveCsv(const std::vector<LossRecord>& history);
 /// Writes lossCurveCsv atomically.
 void writeLossCurveCsv(const std::filesystem::path& path, const std::vector<LossRecord>& history);
