@@ -229,7 +229,7 @@ void registerLoadDatasetNode(NodeRegistry& registry, const std::string& origin) 
               intParam("check_hue_turn", 120, 0, 359,
                        "Degrees by which the validation clips that show faces are also encoded with their frames "
                        "and face references hue-turned alike, for the stages' reference check: its colour gain "
-                       "says whether the faces take their colours from their references. 0: not encoded, no "
+                       "says whether the model takes colours from its face references. 0: not encoded, no "
                        "colour gain. Training is unchanged either way."),
               enumParam("copy_captions", {"as_read", "without_looks"}, "as_read",
                         "The recoloured copies' caption: as read (the original's, whose colour words no longer "

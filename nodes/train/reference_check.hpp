@@ -9,8 +9,9 @@
 // has nothing but its conditioning. Validation clips that load_dataset also encoded hue-turned
 // (frames and face references turned alike) give a colour variant: the turned clip with its turned
 // references against the same clip with the original references. A positive colour gain means
-// the faces take their colours from their references, not from who the identity is or what the
-// caption says; a model that ignores the references' colours scores about 0.
+// the model takes colours from its face references, not from who the identity is or what the
+// caption says; one that ignores the references' colours scores about 0. The whole frame turns,
+// so colour taken from a reference for the backdrop counts as well as for the face.
 #pragma once
 
 #include <array>

@@ -195,7 +195,7 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
           "stages and runs compare (logged and written to reference_check.json): a positive gain means the "
           "model follows, and binds, its references. Validation clips load_dataset also encoded hue-turned "
           "(check_hue_turn) are evaluated turned, with their turned face references against the original ones: "
-          "a positive colour gain means the faces take their colours from their references. "
+          "a positive colour gain means the model takes colours from its face references. "
           "Outputs the trained model (sharing the encoders), the loss plot and the written files.");
   d.inputs = {port("model", types::Model, "The model to train (its weights are copied, not changed)."),
               port("dataset", types::Dataset, "Clips encoded by presence.load_dataset with the same model.")};
