@@ -83,6 +83,12 @@ std::string fixed(double v) {
   std::snprintf(b, sizeof b, "%.4f", v);
   return b;
 }
+// A level or an angle as short as it reads: 0.25, 1, 120.
+std::string plain(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
 std::string signedFixed(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%+.4f", v);
@@ -107,9 +113,7 @@ std::string levelGains(const ReferenceSwap::PerLevel& with, const ReferenceSwap:
   const ReferenceSwap::PerLevel g = gainsByLevel(with, base);
   std::string out;
   for (std::size_t l = 0; l < g.size(); ++l) {
-    char level[16];
-    std::snprintf(level, sizeof level, "%g", kReferenceCheckLevels[l]);
-    out += (l ? ", " : "") + std::string(level) + ": " + signedFixed(g[l]);
+    out += (l ? ", " : "") + plain(kReferenceCheckLevels[l]) + ": " + signedFixed(g[l]);
   }
   return out;
 }
@@ -239,9 +243,7 @@ std::vector<std::string> ReferenceCheck::summary() const {
       line += "; two subjects' exchanged " + fixed(mean(s.exchanged)) + " against " + fixed(mean(s.ownTwo)) + " (" +
               signedFixed(mean(s.exchanged) - mean(s.ownTwo)) + ", " + std::to_string(s.twoSubjectClips) + " clips)";
     if (s.recolouredClips > 0) {
-      char turn[32];
-      std::snprintf(turn, sizeof turn, "%g", s.hueTurnDegrees);
-      line += "; clips hue-turned by " + std::string(turn) + " degrees with their turned references " +
+      line += "; clips hue-turned by " + plain(s.hueTurnDegrees) + " degrees with their turned references " +
               fixed(mean(s.recolouredOwn)) + ", with the original ones " + fixed(mean(s.recolouredOriginal)) +
               " (colour gain " + signedFixed(mean(s.recolouredOriginal) - mean(s.recolouredOwn)) + ", " +
               std::to_string(s.recolouredClips) + " clips; by noise level " +
