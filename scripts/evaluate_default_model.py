@@ -736,7 +736,9 @@ def main(argv=None):
                          "the sample graphs do), or all views packed into a grid (default: %(default)s)")
     ap.add_argument("--sampler-args", default="{}",
                     help="JSON object merged into the sampler's params, e.g. "
-                         "'{\"negative_drops_faces\": true}' (default: %(default)s)")
+                         "'{\"negative_drops_faces\": true}'; a \"seed\" replaces the evaluation's "
+                         "sampler seed (42), to see how much of a figure is the sampling's draw "
+                         "(default: %(default)s)")
     ap.add_argument("--flip-sides", action="store_true",
                     help="captions that state places (random_sides worlds) name the other side at "
                          "generation; the measurement keeps the dataset's sides, so a model that "
@@ -794,6 +796,12 @@ def main(argv=None):
         ap.error(f"--sampler-args is not JSON: {e}")
     if not isinstance(GEN["sampler_args"], dict):
         ap.error("--sampler-args must be a JSON object")
+    if "seed" in GEN["sampler_args"]:
+        # one seed, stated once: the summary's header and generation settings say the one used
+        seed = GEN["sampler_args"].pop("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            ap.error(f"--sampler-args: seed must be a non-negative integer, not {seed!r}")
+        GEN["seed"] = seed
     model_params = {"preset": "small", "device": "auto", "seed": 0}
     model_params.update(extra)
     for k in ("dit_checkpoint", "text_checkpoint", "tokenizer", "video_vae_checkpoint",
