@@ -1,5 +1,7 @@
 #include "presence/models/training/adamw.hpp"
 
+#include <ATen/core/grad_mode.h>
+
 #include <cmath>
 
 #include "presence/core/error.hpp"

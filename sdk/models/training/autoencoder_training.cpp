@@ -1,5 +1,7 @@
 #include "presence/models/training/autoencoder_training.hpp"
 
+#include <ATen/core/grad_mode.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>

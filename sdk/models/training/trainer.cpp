@@ -1,6 +1,7 @@
 #include "presence/models/training/trainer.hpp"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/core/grad_mode.h>
 
 #include <chrono>
 #include <cmath>

@@ -1,5 +1,6 @@
 // Guidance dropout: batches trained as the sampler's negative pass sees them, drawn from a
 // stream of their own, and never in validation.
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <map>

@@ -1,5 +1,6 @@
 // Kill -9 in the middle of a step and of a checkpoint write, resume in a new process, and reach
 // bit-identical weights; checkpoints are never partial, and damaged ones are refused by name.
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
