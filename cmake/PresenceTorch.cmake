@@ -6,7 +6,10 @@ find_package(Torch REQUIRED)
 message(STATUS "LibTorch ${Torch_VERSION} (${TORCH_INSTALL_PREFIX})")
 
 if(PRESENCE_BUILD_CUDA)
-  if(NOT TORCH_CUDA_LIBRARIES)
+  # sdk/runtime calls c10_cuda directly (the caching allocator's statistics); LibTorch's own
+  # link line does not always name it.
+  find_library(PRESENCE_C10_CUDA_LIBRARY c10_cuda PATHS "${TORCH_INSTALL_PREFIX}/lib" NO_DEFAULT_PATH)
+  if(NOT PRESENCE_C10_CUDA_LIBRARY)
     message(FATAL_ERROR "PRESENCE_BUILD_CUDA=ON needs a CUDA build of LibTorch; ${TORCH_INSTALL_PREFIX} is CPU-only")
   endif()
   enable_language(CUDA)

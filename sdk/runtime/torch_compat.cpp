@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -81,6 +82,47 @@ at::Tensor attentionBlocked(const at::Tensor& q, const at::Tensor& k, const at::
 }
 }  // namespace
 #endif
+
+void lazyInitCuda() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 6)
+  at::globalContext().lazyInitDevice(at::kCUDA);  // lazyInitCUDA() is deprecated there
+#else
+  at::globalContext().lazyInitCUDA();
+#endif
+}
+
+namespace {
+std::mutex attentionPreferenceMutex;
+std::string currentAttentionPreference = "auto";
+}  // namespace
+
+void setAttentionPreference(std::string_view name) {
+  const std::string choice(name);
+  if (choice != "auto" && choice != "cudnn" && choice != "fa3")
+    throw core::InputError("attention preference '" + choice + "': expected auto, cudnn or fa3");
+  std::lock_guard<std::mutex> lock(attentionPreferenceMutex);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
+  using B = at::SDPBackend;
+  std::vector<B> order{B::flash_attention, B::efficient_attention, B::math, B::cudnn_attention, B::overrideable};
+  if (choice == "cudnn")
+    order = {B::cudnn_attention, B::flash_attention, B::efficient_attention, B::math, B::overrideable};
+  std::vector<int64_t> ids;
+  for (B b : order) ids.push_back(static_cast<int64_t>(b));
+  auto& context = at::globalContext();
+  context.setSDPPriorityOrder(ids);
+  context.setSDPUseFA3(choice == "fa3");
+#else
+  if (choice != "auto")
+    throw core::InputError("attention preference '" + choice + "' needs LibTorch 2.11 or newer; this is " +
+                           std::string(TORCH_VERSION));
+#endif
+  currentAttentionPreference = choice;
+}
+
+std::string attentionPreference() {
+  std::lock_guard<std::mutex> lock(attentionPreferenceMutex);
+  return currentAttentionPreference;
+}
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      const std::optional<at::Tensor>& mask) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/InferenceMode.h>
@@ -41,6 +42,21 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 /// that tests compare with).
 at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const std::optional<at::Tensor>& mask = std::nullopt);
+
+/// Initialises LibTorch's CUDA state (the driver, the caching allocator) if it has not been yet;
+/// allocator statistics need it before the first CUDA tensor exists. Needs a CUDA build of
+/// LibTorch and a device (throws c10::Error otherwise).
+void lazyInitCuda();
+
+/// Which fused kernels attention() tries first on a GPU, process-wide (LibTorch keeps one global
+/// choice). "auto": LibTorch's own order (FlashAttention-2, then memory-efficient, then math);
+/// "cudnn": cuDNN's fused attention first, then that order; "fa3": FlashAttention-3 for the flash
+/// kernels (Hopper GPUs, where this LibTorch was built with it). Inputs a preferred kernel cannot
+/// take fall through to the next. With LibTorch older than 2.11 only "auto" is accepted; other
+/// choices, and unknown names, throw core::InputError naming the choice. Thread-safe.
+void setAttentionPreference(std::string_view name);
+/// The last choice set ("auto" at start).
+std::string attentionPreference();
 
 /// std::optional -> c10::optional (distinct types in 1.13, the same type in recent 2.x).
 template <class T>
