@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <mutex>
 #include <string>
 
 #include "presence/core/error.hpp"
@@ -49,28 +50,38 @@ DitWeights DitWeights::allocate(const DitConfig& config, at::Device device, uint
 }
 
 DitWeights DitWeights::allocate(const DitConfig& config, at::Device device, at::ScalarType dtype,
-                                uint64_t seed, bool allocateStoredOnly) {
+                                uint64_t seed, bool allocateStoredOnly, RandomSource source) {
   DitWeights w = empty(config);
   for (const ParameterSpec& spec : w.manifest_.parameters) {
     if (spec.role == ParameterRole::StoredOnly) continue;
-    w.tensors_.emplace(spec.name, w.initialise(spec, seed, device, dtype));
+    w.tensors_.emplace(spec.name, w.initialise(spec, seed, device, dtype, source));
   }
   if (allocateStoredOnly) {
     for (const ParameterSpec& spec : w.manifest_.parameters) {
       if (spec.role != ParameterRole::StoredOnly) continue;
       // The released checkpoints hold copies of their twins (load_fusion_checkpoint_id).
       auto twin = w.tensors_.find(spec.twin);
-      w.tensors_.emplace(spec.name, twin != w.tensors_.end() ? twin->second.clone()
-                                                             : w.initialise(spec, seed, device, dtype));
+      w.tensors_.emplace(spec.name, twin != w.tensors_.end()
+                                        ? twin->second.clone()
+                                        : w.initialise(spec, seed, device, dtype, source));
     }
   }
   return w;
 }
 
 at::Tensor DitWeights::initialise(const ParameterSpec& spec, uint64_t seed, at::Device device,
-                                  at::ScalarType dtype) const {
-  const auto cpu = at::TensorOptions().dtype(at::kFloat).device(at::kCPU);
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(tensorSeed(seed, spec.name));
+                                  at::ScalarType dtype, RandomSource source) const {
+  const bool onDevice = source == RandomSource::Device && !device.is_cpu();
+  // `cpu` names where the values are drawn: the CPU, or the target device for RandomSource::Device.
+  const auto cpu = at::TensorOptions().dtype(at::kFloat).device(onDevice ? device : at::Device(at::kCPU));
+  at::Generator gen;
+  if (onDevice) {
+    gen = at::globalContext().defaultGenerator(device);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_current_seed(tensorSeed(seed, spec.name));
+  } else {
+    gen = at::make_generator<at::CPUGeneratorImpl>(tensorSeed(seed, spec.name));
+  }
   at::Tensor t;
   const std::string& kind = spec.init;
   if (kind == "zeros") {

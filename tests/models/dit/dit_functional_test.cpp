@@ -1,6 +1,7 @@
 // Sinusoid, RoPE and token layout against their definitions; weight allocation against the manifest.
 #include "presence/models/dit/dit_functional.hpp"
 
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -224,6 +225,30 @@ TEST(DitWeights, InitialisationKinds) {
   EXPECT_TRUE(at::equal(again.get("video_model.blocks.0.self_attn.q.weight"), q));
   EXPECT_FALSE(at::equal(
       DitWeights::allocate(c, at::kCPU, at::kFloat, 6).get("video_model.blocks.0.self_attn.q.weight"), q));
+}
+
+TEST(DitWeights, DrawingOnTheDeviceKeepsEachInitialisation) {
+  const DitConfig c = test::tinyConfig();
+  const std::string q = "video_model.blocks.0.self_attn.q.weight";
+  const double bound = std::sqrt(6.0 / (64 + 64));
+  // On the CPU the device source is the CPU source.
+  const DitWeights cpu = DitWeights::allocate(c, at::kCPU, at::kFloat, 5);
+  const DitWeights same = DitWeights::allocate(c, at::kCPU, at::kFloat, 5, false, RandomSource::Device);
+  for (const auto& name : cpu.names()) EXPECT_TRUE(at::equal(cpu.get(name), same.get(name))) << name;
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  const at::Device cuda(at::kCUDA, 0);
+  const DitWeights w = DitWeights::allocate(c, cuda, at::kFloat, 5, false, RandomSource::Device);
+  EXPECT_TRUE(w.get(q).is_cuda());
+  EXPECT_LE(w.get(q).abs().max().item<double>(), bound);
+  EXPECT_NEAR(w.get(q).std().item<double>(), bound / std::sqrt(3.0), 0.05 * bound);
+  EXPECT_NEAR(w.get("audio_model.blocks.1.modulation").std().item<double>(), 1.0 / 8.0, 0.02);
+  EXPECT_EQ(w.get("video_model.head.head.weight").abs().max().item<double>(), 0.0);
+  EXPECT_TRUE(at::equal(w.get("video_model.blocks.0.norm3.weight").cpu(), at::ones({64})));
+  // Reproducible per (seed, name) on the device, independent of the other tensors.
+  const DitWeights again =
+      DitWeights::allocate(test::tinyConfig(1), cuda, at::kFloat, 5, false, RandomSource::Device);
+  EXPECT_TRUE(at::equal(again.get(q), w.get(q)));
+  EXPECT_FALSE(at::equal(w.get(q).cpu(), cpu.get(q)));  // other numbers than the CPU's
 }
 
 TEST(DitWeights, MissingWeightsAreNamedAndPrimesComeFromTwins) {

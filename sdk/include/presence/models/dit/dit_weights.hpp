@@ -24,6 +24,18 @@
 
 namespace presence::models::dit {
 
+/// Where `allocate` draws random initial values.
+enum class RandomSource {
+  /// float32 on the CPU from one generator per tensor: the same values on every device and
+  /// machine (what training and tests use).
+  Cpu,
+  /// On the target device from its default generator, reseeded per tensor with the same
+  /// (seed, name) seed: fast for large models on a GPU (the `iap` preset's 21.5 billion values
+  /// take minutes on one CPU core), reproducible on the same kind of device only. Not
+  /// thread-safe against other users of that device's default generator. Same as Cpu on the CPU.
+  Device,
+};
+
 class DitWeights {
  public:
   /// No tensors yet; `set` fills it (a checkpoint loader's starting point).
@@ -36,8 +48,9 @@ class DitWeights {
   /// does not depend on which other tensors exist (a one-block variant shares block 0 with the
   /// full config). Values are drawn in float32 on the CPU, then converted to `dtype` on `device`.
   /// StoredOnly tensors are allocated (initialised as copies of their twins) only when asked.
+  /// RandomSource::Device draws on `device` instead (see RandomSource).
   static DitWeights allocate(const DitConfig& config, at::Device device, at::ScalarType dtype, uint64_t seed,
-                             bool allocateStoredOnly = false);
+                             bool allocateStoredOnly = false, RandomSource source = RandomSource::Cpu);
   /// As above with the config's weightDtype.
   static DitWeights allocate(const DitConfig& config, at::Device device, uint64_t seed,
                              bool allocateStoredOnly = false);
@@ -79,8 +92,8 @@ class DitWeights {
 
  private:
   DitWeights(DitConfig config, Manifest manifest);
-  at::Tensor initialise(const ParameterSpec& spec, uint64_t seed, at::Device device,
-                        at::ScalarType dtype) const;
+  at::Tensor initialise(const ParameterSpec& spec, uint64_t seed, at::Device device, at::ScalarType dtype,
+                        RandomSource source = RandomSource::Cpu) const;
 
   DitConfig config_;
   Manifest manifest_;
