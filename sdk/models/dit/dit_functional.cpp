@@ -91,6 +91,31 @@ at::Tensor applyRope(const at::Tensor& x, const RopeTable& table) {
   return out.to(x.scalar_type());
 }
 
+at::Tensor layerNorm(const at::Tensor& x, double eps, const at::Tensor& weight, const at::Tensor& bias) {
+  const int64_t d = x.size(-1);
+  const bool reduced = x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble;
+#if TORCH_VERSION_MAJOR >= 2
+  // LibTorch 2's CUDA kernel accumulates reduced inputs in float32 and rounds its output once.
+  if (!reduced || x.is_cuda()) {
+    const auto same = [&](const at::Tensor& t) { return t.defined() ? t.to(x.scalar_type()) : t; };
+    return at::layer_norm(x, {d}, same(weight), same(bias), eps);
+  }
+#else
+  if (!reduced) return at::layer_norm(x, {d}, weight, bias, eps);
+#endif
+  const auto f32 = [](const at::Tensor& t) { return t.defined() ? t.to(at::kFloat) : t; };
+  return at::layer_norm(x.to(at::kFloat), {d}, f32(weight), f32(bias), eps).to(x.scalar_type());
+}
+
+at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  if (x.is_cuda()) return at::rms_norm(x, {x.size(-1)}, std::nullopt, eps) * weight;
+#endif
+  const at::Tensor xf = x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
+  const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  return (x.scalar_type() == at::kFloat ? normed : normed.to(x.scalar_type())) * weight;
+}
+
 at::Tensor geluTanh(const at::Tensor& x) {
 #if TORCH_VERSION_MAJOR < 2
   if (x.device().is_cpu() && x.is_floating_point() && !(at::GradMode::is_enabled() && x.requires_grad())) {

@@ -55,22 +55,6 @@ class TowerWeights {
   at::ScalarType dt_;
 };
 
-Tensor layerNorm(const Tensor& x, double eps, const Tensor& weight = {}, const Tensor& bias = {}) {
-  const int64_t d = x.size(-1);
-  if (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble)
-    return at::layer_norm(x, {d}, weight, bias, eps);
-  // Reduced precision: normalise in float32 (Wan2.2's WanLayerNorm does x.float()).
-  return at::layer_norm(x.to(at::kFloat), {d}, weight.defined() ? weight.to(at::kFloat) : weight,
-                        bias.defined() ? bias.to(at::kFloat) : bias, eps)
-      .to(x.scalar_type());
-}
-
-// WanRMSNorm over the full dim: x * rsqrt(mean(x^2) + eps) * weight.
-Tensor rmsNorm(const Tensor& x, const Tensor& weight, double eps) {
-  const Tensor xf = castTo(x, at::kFloat);
-  return castTo(xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps), x.scalar_type()) * weight;
-}
-
 // normed·(1 + scale) + shift, and x + y·gate, each as one fused kernel.
 Tensor modulate(const Tensor& normed, const Tensor& shift, const Tensor& scale) {
   return at::addcmul(shift, normed, 1 + scale);

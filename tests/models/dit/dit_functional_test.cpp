@@ -133,6 +133,39 @@ TEST(DitGelu, TanhApproximationMatchesItsDefinitionWithAndWithoutAGraph) {
   EXPECT_LT(test::maxAbsDiff(leaf.grad(), reference.grad()), 1e-5);
 }
 
+// Wan's norms normalise in float32 and round once: on every device a bf16 result is within one
+// bf16 rounding (2^-8 relative) of the exact value, and float32 inputs keep float32 accuracy.
+TEST(DitNorms, LayerNormAndRmsNormMatchTheirDefinitions) {
+  const at::Tensor x = test::randn({3, 50, 96}, 5) * 3.0 + 0.5;
+  const at::Tensor w = 1.0 + 0.1 * test::randn({96}, 6), b = 0.1 * test::randn({96}, 7);
+  const at::Tensor xd = x.to(at::kBFloat16).to(at::kDouble);  // what a bf16 input holds
+  const at::Tensor wd = w.to(at::kBFloat16).to(at::kDouble), bd = b.to(at::kBFloat16).to(at::kDouble);
+  const at::Tensor centred = xd - xd.mean(-1, true);
+  const at::Tensor ln = centred / at::sqrt(centred.pow(2).mean(-1, true) + 1e-6) * wd + bd;
+  const at::Tensor rms =
+      (xd / at::sqrt(xd.pow(2).mean(-1, true) + 1e-6)).to(at::kBFloat16).to(at::kDouble) * wd;
+  const auto check = [&](const at::Device& device) {
+    const auto bf16 = at::TensorOptions().dtype(at::kBFloat16).device(device);
+    const at::Tensor xb = x.to(bf16), wb = w.to(bf16), bb = b.to(bf16);
+    const at::Tensor l = layerNorm(xb, 1e-6, wb, bb), r = rmsNorm(xb, wb, 1e-6);
+    EXPECT_EQ(l.scalar_type(), at::kBFloat16);
+    EXPECT_EQ(r.scalar_type(), at::kBFloat16);
+    // One rounding of the result, plus the weight product's for rms (done in bf16, as released).
+    EXPECT_LT(((l.cpu().to(at::kDouble) - ln).abs() / (ln.abs() + 1e-2)).max().item<double>(), 8e-3)
+        << device;
+    EXPECT_LT(((r.cpu().to(at::kDouble) - rms).abs() / (rms.abs() + 1e-2)).max().item<double>(), 8e-3)
+        << device;
+    const at::Tensor xf = xb.to(at::kFloat), wf = wb.to(at::kFloat), bf = bb.to(at::kFloat);
+    EXPECT_LT(test::maxAbsDiff(layerNorm(xf, 1e-6, wf, bf).cpu(), ln), 1e-4) << device;
+    EXPECT_LT(
+        test::maxAbsDiff(layerNorm(xf, 1e-6).cpu(), centred / at::sqrt(centred.pow(2).mean(-1, true) + 1e-6)),
+        1e-4)
+        << device;
+  };
+  check(at::kCPU);
+  if (at::hasCUDA()) check(at::Device(at::kCUDA, 0));
+}
+
 TEST(DitLayout, UnpatchifyInvertsPatchifyAndFollowsTheEinsumLayout) {
   for (const std::array<int64_t, 3> patch :
        {std::array<int64_t, 3>{1, 2, 2}, std::array<int64_t, 3>{2, 2, 2}}) {

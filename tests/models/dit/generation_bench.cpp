@@ -167,9 +167,10 @@ double bestSeconds(const at::Device& device, Work&& work) {
   return best;
 }
 
-// The pieces of one video block (as dual_tower_dit.cpp computes them) at `tokens` noisy tokens
-// attending to `refs` more, in the compute dtype: matrix products, attention, RoPE, the float32
-// norm round trips, GELU. Printed in milliseconds with their sum, to compare with the measured
+// The pieces of one joint block that scale with the video tokens (as dual_tower_dit.cpp computes
+// them; the audio tower's fusion projects the video tokens too) at `tokens` noisy tokens
+// attending to `refs` more, in the compute dtype: matrix products, attention, RoPE, the norms,
+// GELU. Printed in milliseconds with their sum, to compare with the measured
 // time of a block (a pass's time over its blocks).
 void printBlockBreakdown(const presence::models::dit::TowerConfig& t, int64_t tokens, int64_t refs,
                          int64_t text, const at::Device& device, at::ScalarType dtype) {
@@ -182,7 +183,7 @@ void printBlockBreakdown(const presence::models::dit::TowerConfig& t, int64_t to
   const at::Tensor q = at::randn({1, heads, tokens, hd}, opts),
                    kv = at::randn({1, heads, tokens + refs, hd}, opts);
   const at::Tensor kt = at::randn({1, heads, text, hd}, opts);
-  const at::Tensor mod = at::randn({1, 1, d}, at::TensorOptions().dtype(at::kFloat).device(device));
+  const at::Tensor mod = at::randn({1, 1, d}, opts) * 0.1;
   // Positions do not change the cost: one row of `tokens`.
   const pd::RopeTable rope = pd::ropeTable(pd::ropeAngles(t, pd::gridPositions(1, 1, tokens)), device);
   const at::Tensor xh = x.view({1, tokens, heads, hd});
@@ -192,7 +193,7 @@ void printBlockBreakdown(const presence::models::dit::TowerConfig& t, int64_t to
     double seconds;
   };
   std::vector<Piece> pieces{
-      {"linear dim x dim (q, k, v, o; cross q, o)", 6,
+      {"linear dim x dim (+ the audio tower's fusion k, v)", 8,
        bestSeconds(device, [&] { (void)at::linear(x, wdd); })},
       {"linear text (cross k, v)", 2, bestSeconds(device, [&] { (void)at::linear(ctx, wdd); })},
       {"FFN (two products and tanh-GELU)", 1,
@@ -205,29 +206,22 @@ void printBlockBreakdown(const presence::models::dit::TowerConfig& t, int64_t to
       {"self-attention (noisy + reference keys)", 1,
        bestSeconds(device, [&] { (void)rt::attention(q, kv, kv); })},
       {"text cross-attention", 1, bestSeconds(device, [&] { (void)rt::attention(q, kt, kt); })},
-      {"RoPE (q and k)", 2, bestSeconds(device, [&] { (void)pd::applyRope(xh, rope); })},
-      {"LayerNorm in float32 and modulation", 3,
-       bestSeconds(device,
-                   [&] {
-                     (void)at::addcmul(mod, at::layer_norm(x.to(at::kFloat), {d}, {}, {}, t.eps).to(dtype),
-                                       1 + mod);
-                   })},
-      {"RMSNorm in float32 (q and k)", 2,
-       bestSeconds(device,
-                   [&] {
-                     const at::Tensor xf = x.to(at::kFloat);
-                     (void)((xf * at::rsqrt(xf.pow(2).mean(-1, true) + t.eps)).to(dtype) * wdd[0]);
-                   })},
+      {"RoPE (q, k, fusion q; audio fusion k)", 4,
+       bestSeconds(device, [&] { (void)pd::applyRope(xh, rope); })},
+      {"LayerNorm (+ modulation; audio fusion norm)", 4,
+       bestSeconds(device, [&] { (void)at::addcmul(mod, pd::layerNorm(x, t.eps), 1 + mod); })},
+      {"RMSNorm (q, k, cross q; audio fusion k)", 4,
+       bestSeconds(device, [&] { (void)pd::rmsNorm(x, wdd[0], t.eps); })},
   };
   double sum = 0;
   std::printf("  one video block, %lld tokens (+%lld reference keys), %s, each piece alone:\n",
               static_cast<long long>(tokens), static_cast<long long>(refs),
               std::string(c10::toString(dtype)).c_str());
   for (const Piece& p : pieces) {
-    std::printf("    %-44s %2dx %8.3f ms\n", p.name, p.count, p.seconds * 1e3);
+    std::printf("    %-50s %2dx %8.3f ms\n", p.name, p.count, p.seconds * 1e3);
     sum += p.count * p.seconds;
   }
-  std::printf("    %-44s     %8.3f ms a block\n", "sum", sum * 1e3);
+  std::printf("    %-50s     %8.3f ms a block\n", "sum", sum * 1e3);
 }
 
 int run(const Options& o) {

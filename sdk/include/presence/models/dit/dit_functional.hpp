@@ -52,6 +52,18 @@ RopeTable ropeTable(const at::Tensor& angles, const at::Device& device, bool rou
 /// returns x's dtype (after a bf16 round trip when the table asks for it). Differentiable.
 at::Tensor applyRope(const at::Tensor& x, const RopeTable& table);
 
+/// LayerNorm over the last dim as Wan2.2's WanLayerNorm computes it: reduced-precision inputs are
+/// normalised in float32 and the result rounded once to x's dtype; weight and bias are optional.
+/// On CUDA with LibTorch 2.x one fused kernel does that (it accumulates in float32) instead of
+/// the float32 copy, the float32 norm and the cast back. Differentiable.
+at::Tensor layerNorm(const at::Tensor& x, double eps, const at::Tensor& weight = {},
+                     const at::Tensor& bias = {});
+
+/// WanRMSNorm over the last dim: (x / sqrt(mean(x²) + eps)) computed in float32, rounded to x's
+/// dtype, then times `weight` in x's dtype. On CUDA with LibTorch 2.4 or newer the normalisation
+/// is LibTorch's fused rms_norm (float32 accumulation, one rounding), as above. Differentiable.
+at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
 /// GELU with the tanh approximation (the FFN's and text embedding's nn.GELU(approximate='tanh')):
 /// 0.5·x·(1 + tanh(z)) with z = sqrt(2/pi)·(x + 0.044715·x³). Differentiable. With LibTorch 1.x on
 /// the CPU and no graph to record it computes x·sigmoid(2z) in place, in float32 for reduced
