@@ -13,6 +13,7 @@ if(PRESENCE_BUILD_CUDA)
     message(FATAL_ERROR "PRESENCE_BUILD_CUDA=ON needs a CUDA build of LibTorch; ${TORCH_INSTALL_PREFIX} is CPU-only")
   endif()
   enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)  # CUDA::cudart for the DiT's kernels
 endif()
 
 # GCC rejects a precompiled header made with other -fpic/-fpie settings than the file using it

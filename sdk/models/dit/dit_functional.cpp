@@ -9,6 +9,10 @@
 
 #include "presence/core/error.hpp"
 
+#ifdef PRESENCE_WITH_CUDA
+#include "cuda/rope_cuda.hpp"
+#endif
+
 namespace presence::models::dit {
 namespace {
 
@@ -83,6 +87,11 @@ at::Tensor applyRope(const at::Tensor& x, const RopeTable& table) {
     fail("RoPE table [" + std::to_string(table.rotation.size(1)) + " tokens, " +
          std::to_string(table.rotation.size(3)) + " pairs] does not fit input of " +
          std::to_string(x.size(1)) + " tokens, head dim " + std::to_string(x.size(3)));
+#ifdef PRESENCE_WITH_CUDA
+  // One kernel instead of three passes; it has no backward, so not where a graph is recorded.
+  if (x.is_cuda() && table.rotation.is_cuda() && !(at::GradMode::is_enabled() && x.requires_grad()))
+    return cuda::applyRope(x, table.rotation, table.roundResultToBf16);
+#endif
   // view_as_complex(x.float().reshape(..., pairs, 2)) * exp(i·angle), as rope_apply does.
   const at::Tensor z =
       at::view_as_complex(x.to(at::kFloat).reshape({x.size(0), x.size(1), x.size(2), pairs, 2}).contiguous());

@@ -109,6 +109,51 @@ TEST(DitRope, AudioSharesTheVideoTimeAxisAndPassesTheRestThrough) {
   EXPECT_TRUE(at::equal(compat, r.to(at::kBFloat16).to(at::kFloat)));
 }
 
+// On CUDA builds a GPU runs RoPE as one kernel of its own: the same rotations as the CPU's for
+// float32 and bf16 inputs, per-item and shared tables, the released bf16 rounding, non-contiguous
+// inputs, and with a graph (where the LibTorch path runs, so gradients flow).
+TEST(DitRope, TheGpuGivesTheCpuRotations) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  const TowerConfig tower = test::tinyConfig().video;
+  const int64_t f = 3, h = 2, w = 4, n = f * h * w, heads = tower.numHeads, d = tower.headDim();
+  const at::Device cuda(at::kCUDA, 0);
+  // Within one bf16 rounding of the CPU's result (the two may round a float32 that differs in its
+  // last bit to neighbouring bf16 values).
+  const auto withinOneBf16Step = [](const at::Tensor& got, const at::Tensor& want) {
+    const at::Tensor g = got.cpu().to(at::kDouble), e = want.to(at::kDouble);
+    return ((g - e).abs() - e.abs() * std::ldexp(1.0, -7) - 1e-6).max().item<double>() <= 0.0;
+  };
+  const at::Tensor shared = ropeAngles(tower, gridPositions(f, h, w, 5));                        // [L, P]
+  const at::Tensor perItem = at::stack({shared, ropeAngles(tower, gridPositions(f, h, w, 9))});  // [2, L, P]
+  const at::Tensor x = randn({2, n, heads, d}, 3) * 4.0;
+  for (const at::Tensor& angles : {shared, perItem})
+    for (bool round : {false, true}) {
+      const RopeTable cpu = ropeTable(angles, at::kCPU, round), gpu = ropeTable(angles, cuda, round);
+      const at::Tensor got = applyRope(x.to(cuda), gpu), want = applyRope(x, cpu);
+      if (round)
+        EXPECT_TRUE(withinOneBf16Step(got, want)) << "bf16-rounded result, table " << angles.sizes();
+      else
+        EXPECT_LT(test::maxAbsDiff(got.cpu(), want), 1e-5) << angles.sizes();
+      const at::Tensor xb = x.to(at::kBFloat16);
+      const at::Tensor gotB = applyRope(xb.to(cuda), gpu);
+      EXPECT_EQ(gotB.scalar_type(), at::kBFloat16);
+      EXPECT_TRUE(withinOneBf16Step(gotB, applyRope(xb, cpu))) << "bf16 input, table " << angles.sizes();
+      // A view with other strides (the heads of a wider tensor) is read correctly.
+      const at::Tensor wide = randn({2, n, 2 * heads, d}, 4).to(cuda);
+      const at::Tensor view = wide.narrow(2, heads, heads);
+      const at::Tensor wantView = applyRope(view.cpu().contiguous(), cpu);
+      if (round)
+        EXPECT_TRUE(withinOneBf16Step(applyRope(view, gpu), wantView));
+      else
+        EXPECT_LT(test::maxAbsDiff(applyRope(view, gpu).cpu(), wantView), 1e-5);
+    }
+  // With a graph: gradients reach x. A rotation keeps the norm, so d/dx sum(rope(x)²) = 2x.
+  const at::Tensor xg = x.to(cuda).requires_grad_(true);
+  applyRope(xg, ropeTable(shared, cuda)).pow(2).sum().backward();
+  ASSERT_TRUE(xg.grad().defined());
+  EXPECT_LT(test::maxAbsDiff(xg.grad().cpu(), 2 * x), 1e-4);
+}
+
 TEST(DitGelu, TanhApproximationMatchesItsDefinitionWithAndWithoutAGraph) {
   const at::Tensor x = randn({3, 257}, 11) * 4;  // tails where tanh saturates, odd length
   const at::Tensor xd = x.to(at::kDouble);
