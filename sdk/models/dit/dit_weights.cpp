@@ -72,8 +72,8 @@ DitWeights DitWeights::allocate(const DitConfig& config, at::Device device, at::
 at::Tensor DitWeights::initialise(const ParameterSpec& spec, uint64_t seed, at::Device device,
                                   at::ScalarType dtype, RandomSource source) const {
   const bool onDevice = source == RandomSource::Device && !device.is_cpu();
-  // `cpu` names where the values are drawn: the CPU, or the target device for RandomSource::Device.
-  const auto cpu = at::TensorOptions().dtype(at::kFloat).device(onDevice ? device : at::Device(at::kCPU));
+  // Where the values are drawn: the CPU, or the target device for RandomSource::Device.
+  const auto drawOn = at::TensorOptions().dtype(at::kFloat).device(onDevice ? device : at::Device(at::kCPU));
   at::Generator gen;
   if (onDevice) {
     gen = at::globalContext().defaultGenerator(device);
@@ -85,9 +85,9 @@ at::Tensor DitWeights::initialise(const ParameterSpec& spec, uint64_t seed, at::
   at::Tensor t;
   const std::string& kind = spec.init;
   if (kind == "zeros") {
-    t = at::zeros(spec.shape, cpu);
+    t = at::zeros(spec.shape, drawOn);
   } else if (kind == "ones") {
-    t = at::ones(spec.shape, cpu);
+    t = at::ones(spec.shape, drawOn);
   } else if (kind.rfind("xavier_uniform", 0) == 0) {
     // torch.nn.init.xavier_uniform_ on weight.flatten(1): fan_out = shape[0], fan_in = the rest;
     // "xavier_uniform_<s>" scales the result by s afterwards.
@@ -103,11 +103,11 @@ at::Tensor DitWeights::initialise(const ParameterSpec& spec, uint64_t seed, at::
     const int64_t fanOut = spec.shape.empty() ? 1 : spec.shape[0];
     const int64_t fanIn = fanOut > 0 ? spec.numel() / fanOut : 0;
     const double bound = scale * std::sqrt(6.0 / static_cast<double>(fanIn + fanOut));
-    t = at::empty(spec.shape, cpu).uniform_(-bound, bound, gen);
+    t = at::empty(spec.shape, drawOn).uniform_(-bound, bound, gen);
   } else if (kind == "modulation") {
     // nn.Parameter(torch.randn(1, n, dim) / dim**0.5)
     const double dim = static_cast<double>(spec.shape.back());
-    t = at::empty(spec.shape, cpu).normal_(0.0, 1.0 / std::sqrt(dim), gen);
+    t = at::empty(spec.shape, drawOn).normal_(0.0, 1.0 / std::sqrt(dim), gen);
   } else if (kind.rfind("normal", 0) == 0) {
     double std = 1.0;
     if (kind.size() > 6) {
@@ -118,7 +118,7 @@ at::Tensor DitWeights::initialise(const ParameterSpec& spec, uint64_t seed, at::
         throw core::Error("DiT weights: unknown init '" + kind + "' for " + spec.name);
       }
     }
-    t = at::empty(spec.shape, cpu).normal_(0.0, std, gen);
+    t = at::empty(spec.shape, drawOn).normal_(0.0, std, gen);
   } else {
     throw core::Error("DiT weights: unknown init '" + kind + "' for " + spec.name);
   }
