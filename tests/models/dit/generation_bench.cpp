@@ -138,21 +138,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Seconds of one at::matmul of [m, k] x [k, n] in `dtype` on `device`, the best of a few runs.
-double matmulSeconds(const at::Device& device, at::ScalarType dtype, int64_t m, int64_t k, int64_t n) {
-  const auto opts = at::TensorOptions().dtype(dtype).device(device);
-  const at::Tensor a = at::randn({m, k}, opts), b = at::randn({k, n}, opts);
-  double best = 1e30;
-  for (int rep = 0; rep < 6; ++rep) {
-    rt::synchronizeDevice(device);
-    const auto t0 = Clock::now();
-    for (int i = 0; i < 5; ++i) (void)at::matmul(a, b);
-    rt::synchronizeDevice(device);
-    best = std::min(best, secondsSince(t0) / 5);
-  }
-  return best;
-}
-
 // Seconds of `work` on `device`, the best of a few synchronised runs.
 template <class Work>
 double bestSeconds(const at::Device& device, Work&& work) {
@@ -165,6 +150,17 @@ double bestSeconds(const at::Device& device, Work&& work) {
     best = std::min(best, secondsSince(t0));
   }
   return best;
+}
+
+// Seconds of one at::matmul of [m, k] x [k, n] in `dtype` on `device` (five in a row, the best run).
+double matmulSeconds(const at::Device& device, at::ScalarType dtype, int64_t m, int64_t k, int64_t n) {
+  const auto opts = at::TensorOptions().dtype(dtype).device(device);
+  const at::Tensor a = at::randn({m, k}, opts), b = at::randn({k, n}, opts);
+  return bestSeconds(device,
+                     [&] {
+                       for (int i = 0; i < 5; ++i) (void)at::matmul(a, b);
+                     }) /
+         5;
 }
 
 // The pieces of one joint block that scale with the video tokens (as dual_tower_dit.cpp computes
