@@ -233,6 +233,15 @@ void renderScene(core::ImageBatch& out, int index, const Rgb& top, const Rgb& bo
   }
 }
 
+std::array<float, 4> headBoxInFrame(const PlacedFace& face, const CameraWindow& camera, int width, int height) {
+  // The inverse of renderScene's pixel-to-scene mapping, at pixel edges.
+  const float unit = 1.0f / (height * camera.zoom);
+  const float rx = face.face->width * face.scale, ry = face.face->height * face.scale;
+  auto shareX = [&](float sx) { return std::clamp(((sx - camera.centerX) / unit + width * 0.5f) / width, 0.0f, 1.0f); };
+  auto shareY = [&](float sy) { return std::clamp(((sy - camera.centerY) / unit + height * 0.5f) / height, 0.0f, 1.0f); };
+  return {shareX(face.x - rx), shareY(face.y - ry), shareX(face.x + rx), shareY(face.y + ry)};
+}
+
 Rgb mouthRegionMean(const core::ImageBatch& frames, int index, const PlacedFace& face,
                     const CameraWindow& camera) {
   const int W = frames.width, H = frames.height;

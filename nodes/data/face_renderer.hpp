@@ -65,6 +65,10 @@ struct PlacedFace {
 void renderScene(core::ImageBatch& out, int index, const Rgb& top, const Rgb& bottom,
                  const std::vector<PlacedFace>& faces, const CameraWindow& camera);
 
+/// Where the head's ellipse lands in a frame of `width` x `height` pixels seen through `camera`,
+/// as shares of the frame {x0, y0, x1, y1}, clipped to it (x0 >= x1 or y0 >= y1: not in view).
+std::array<float, 4> headBoxInFrame(const PlacedFace& face, const CameraWindow& camera, int width, int height);
+
 /// The mean RGB of the mouth region of a face drawn at (x, y, scale) in a frame rendered with
 /// `camera` (for tests and diagnostics): darker means more open.
 Rgb mouthRegionMean(const core::ImageBatch& frames, int index, const PlacedFace& face,

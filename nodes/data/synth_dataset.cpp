@@ -96,6 +96,7 @@ struct SubjectPlan {
   std::string text;
   double start = 0, end = 0;
   std::vector<double> mouth;  // per frame, rounded as stored
+  std::array<float, 4> headBox{1.0f, 1.0f, 0.0f, 0.0f};  // union of the head's boxes over the frames
 };
 
 std::string randomLine(std::mt19937_64& rng, int words) {
@@ -357,7 +358,14 @@ SynthReport generateSynthDataset(const SynthOptions& o, const fs::path& folder,
           p.y = 0.05f;
           placed.push_back(p);
         }
-        renderScene(video, f, scene.top, scene.bottom, placed, cameraAt(move, t));
+        const CameraWindow camera = cameraAt(move, t);
+        for (int s = 0; s < n; ++s) {
+          const auto b = headBoxInFrame(placed[s], camera, o.width, o.height);
+          auto& u = subjects[s].headBox;
+          if (b[0] >= b[2] || b[1] >= b[3]) continue;
+          u = {std::min(u[0], b[0]), std::min(u[1], b[1]), std::max(u[2], b[2]), std::max(u[3], b[3])};
+        }
+        renderScene(video, f, scene.top, scene.bottom, placed, camera);
       }
       videoRel = clipDir + clipId + ".mp4";
       io::Mp4Options mp4;
@@ -383,6 +391,11 @@ SynthReport generateSynthDataset(const SynthOptions& o, const fs::path& folder,
         sj["pose"] = {{"yaw", round4(sp.pose.yaw)}, {"pitch", round4(sp.pose.pitch)}};
         sj["expression"] = toString(sp.pose.expression);
         sj["position"] = sp.position;
+        const auto& b = sp.headBox;
+        // Rounded outwards, so the stored box still holds the head.
+        auto down = [](float v) { return std::floor(v * 1e4) / 1e4; };
+        auto up = [](float v) { return std::ceil(v * 1e4) / 1e4; };
+        if (b[0] < b[2] && b[1] < b[3]) sj["face_box"] = {down(b[0]), down(b[1]), up(b[2]), up(b[3])};
         sj["mouth_open"] = sp.mouth;
       }
       {

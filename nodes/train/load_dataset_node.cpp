@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "copy_caption.hpp"
+#include "face_cover.hpp"
 #include "node_util.hpp"
 #include "presence/models/generation/payloads.hpp"
 #include "train_node_util.hpp"
@@ -96,6 +97,7 @@ class LoadDatasetNode final : public Node {
         const int h = static_cast<int>(std::max<int64_t>(m, video.frames.height / m * m));
         frames = trimFrames(model, io::centerCrop(io::toRgb(video.frames), w, h), where);
         if (video.fps > 0) seconds = frames->count / video.fps;
+        e.faceCover = faceCover(clip.subjects, video.frames.width, video.frames.height, w, h, model.spatialCompression());
       }
       if (clip.audio) {
         const Audio audio = io::loadAudio(*clip.audio, rate, 1);

@@ -45,7 +45,18 @@ tr::TrainingBatch makeBatch(const std::vector<const EncodedClip*>& clips, tr::St
     text.push_back(c->text);
     b.textLengths.push_back(c->textTokens);
   }
-  if (!video.empty()) b.video = at::cat(video, 0);
+  if (!video.empty()) {
+    b.video = at::cat(video, 0);
+    // Face covers where any clip has one; a clip without gets none (zeros: weighted as the frame).
+    if (std::any_of(clips.begin(), clips.end(), [](const EncodedClip* c) { return c->faceCover.defined(); })) {
+      std::vector<at::Tensor> covers;
+      for (const auto* c : clips)
+        covers.push_back(c->faceCover.defined()
+                             ? c->faceCover
+                             : at::zeros({1, 1, 1, c->video.size(3), c->video.size(4)}, c->video.options()));
+      b.faceCover = at::cat(covers, 0);
+    }
+  }
   if (!audio.empty()) b.audio = at::cat(audio, 0);
   b.text = at::cat(text, 0);
   const auto& first = *clips.front();

@@ -102,6 +102,7 @@ class TrainStageNode final : public Node {
     o.adam.weightDecay = ctx.paramFloat("weight_decay");
     o.steps = ctx.paramInt("iterations");
     o.audioWeight = kind_ == Kind::Stage1 ? 1.0 : ctx.paramFloat("audio_loss_weight");
+    o.faceLossWeight = ctx.paramFloat("face_loss_weight");
     o.maxGradNorm = ctx.paramFloat("clip_grad_norm");
     o.bf16Autocast = ctx.paramBool("bf16");
     o.seed = seed;
@@ -202,6 +203,12 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
   if (kind == Kind::Stage1) d.params.push_back(enumParam("tower", {"audio", "video"}, "audio", "The tower to train."));
   if (kind != Kind::Stage1)
     d.params.push_back(floatParam("audio_loss_weight", 1.0, 0.0, 100.0, "λ: weight of the audio loss."));
+  d.params.push_back(floatParam(
+      "face_loss_weight", 1.0, 0.01, 100.0,
+      "Weight of the video loss inside the clips' face boxes (the manifest's face_box) against the rest of the "
+      "frame; the loss stays a weighted mean. Faces fill a small part of a frame, yet they are what the face "
+      "references decide. 1: every latent position alike; clips without boxes are weighted alike either way. "
+      "Validation losses stay unweighted."));
   d.params.push_back(floatParam("learning_rate", kind == Kind::Stage3 ? 1e-5 : 1e-4, 0.0, 1.0, "AdamW learning rate."));
   d.params.push_back(floatParam("beta1", 0.9, 0.0, 0.999999, "AdamW β1."));
   d.params.push_back(floatParam("beta2", 0.999, 0.0, 0.999999, "AdamW β2."));

@@ -38,6 +38,9 @@ struct EncodedClip {
   std::vector<at::Tensor> voices;   ///< per subject with a voice: [1, Ls, Ca]
   std::vector<int64_t> voiceSlots;  ///< identity slot of each voice
   std::vector<std::string> voiceIdentities;  ///< the manifest identity of each voice
+  /// [1, 1, 1, H, W]: share of each video latent position inside a face box (faceCover), for the
+  /// stages' face_loss_weight; undefined when the manifest locates none of the clip's faces.
+  at::Tensor faceCover;
 
   /// The clip's pictures with their hues turned alike (load_dataset check_hue_turn): what the
   /// reference check's colour variant shows the model, for validation clips that show faces.

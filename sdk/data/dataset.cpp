@@ -175,6 +175,19 @@ Subject readSubject(const json& s, const Where& w, const DatasetManifest& ds, co
   out.position = getString(s, "position", w, false);
   if (!out.position.empty() && out.position != "left" && out.position != "right" && out.position != "center")
     w.at("position").fail("unknown position '" + out.position + "' (known: left, right, center)");
+  if (s.contains("face_box")) {
+    const json& b = getArray(s, "face_box", w);
+    const Where wb = w.at("face_box");
+    if (b.size() != 4) wb.fail("expected [x0, y0, x1, y1], got " + std::to_string(b.size()) + " values");
+    double v[4];
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (!b[i].is_number()) wb.at(i).fail("expected a number, got " + typeName(b[i]));
+      v[i] = b[i].get<double>();
+    }
+    if (!(0.0 <= v[0] && v[0] < v[2] && v[2] <= 1.0 && 0.0 <= v[1] && v[1] < v[3] && v[3] <= 1.0))
+      wb.fail("must satisfy 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1 (shares of the frame)");
+    out.faceBox = FaceBox{v[0], v[1], v[2], v[3]};
+  }
   if (s.contains("pose")) {
     const json& pose = getObject(s, "pose", w);
     out.yaw = getNumber(pose, "yaw", w.at("pose"), 0.0);

@@ -126,6 +126,30 @@ TEST_F(HandWritten, UnknownIdentityKindAndSplit) {
   EXPECT_NE(e.find("field 'subjects[1].position': two subjects of one clip stand right"), std::string::npos) << e;
 }
 
+TEST_F(HandWritten, FaceBoxIsReadAndBadBoxesNameTheField) {
+  auto c = speechClip("c0", 1.0);
+  c["subjects"][0]["face_box"] = {0.1, 0.2, 0.45, 0.9};
+  write({c});
+  const auto box = readDataset(dir_.path()).clips.at(0).subjects.at(0).faceBox;
+  ASSERT_TRUE(box.has_value());
+  EXPECT_DOUBLE_EQ(box->x0, 0.1);
+  EXPECT_DOUBLE_EQ(box->y1, 0.9);
+  c = speechClip("c0", 1.0);
+  write({c});
+  EXPECT_FALSE(readDataset(dir_.path()).clips.at(0).subjects.at(0).faceBox.has_value());
+  const std::pair<json, std::string> bad[] = {
+      {json::array({0.1, 0.2, 0.4}), "field 'subjects[0].face_box': expected [x0, y0, x1, y1], got 3 values"},
+      {json::array({0.1, "top", 0.4, 0.5}), "field 'subjects[0].face_box[1]': expected a number, got a string"},
+      {json::array({0.5, 0.2, 0.4, 0.9}), "field 'subjects[0].face_box': must satisfy 0 <= x0 < x1 <= 1"},
+      {json::array({0.1, 0.2, 0.4, 1.5}), "field 'subjects[0].face_box': must satisfy 0 <= x0 < x1 <= 1"}};
+  for (const auto& [value, message] : bad) {
+    c["subjects"][0]["face_box"] = value;
+    write({c});
+    const std::string e = errorOf();
+    EXPECT_NE(e.find("manifest.jsonl:1: " + message), std::string::npos) << e;
+  }
+}
+
 TEST_F(HandWritten, KindRulesAndTimings) {
   auto c = speechClip("c0", 1.0);
   c["kind"] = "av";  // an av clip needs a video

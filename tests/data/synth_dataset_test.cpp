@@ -244,6 +244,45 @@ TEST(FaceRenderer, OpenMouthIsDarkerAndPosesMoveFeatures) {
   EXPECT_GT(diff / frames.frameSize(), 0.01);
 }
 
+// The head box holds the head and hugs it: a bald face without accessories on a flat backdrop
+// paints nothing above the box or well beside it (ears and neck reach a little past the head's
+// ellipse), and the head reaches the box's top and both its sides.
+TEST(FaceRenderer, HeadBoxHoldsTheHead) {
+  std::mt19937_64 rng(3);
+  FaceParams face = FaceParams::random(rng, 2, 0);
+  face.hairstyle = Hairstyle::Bald;
+  face.glasses = face.hat = face.earrings = false;
+  const Rgb grey{0.5f, 0.5f, 0.5f};
+  const int W = 96, H = 64;
+  for (const CameraWindow camera : {CameraWindow{}, CameraWindow{0.1f, -0.05f, 1.3f}}) {
+    core::ImageBatch frame(1, H, W, 3);
+    PlacedFace p;
+    p.face = &face;
+    p.scale = 0.5f;
+    p.x = -0.3f;
+    renderScene(frame, 0, grey, grey, {p}, camera);
+    const auto box = headBoxInFrame(p, camera, W, H);
+    ASSERT_LT(box[0], box[2]);
+    ASSERT_LT(box[1], box[3]);
+    const float margin = 0.1f * p.scale * H * camera.zoom;  // ears, in pixels
+    int top = H, leftmost = W, rightmost = -1;
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        float d = 0;
+        for (int k = 0; k < 3; ++k) d += std::abs(frame.at(0, y, x, k) - grey[k]);
+        if (d < 0.03f) continue;
+        const float py = y + 0.5f, px = x + 0.5f;
+        EXPECT_GE(py, box[1] * H - 1.0f) << "painted above the box at " << x << "," << y;
+        EXPECT_GE(px, box[0] * W - margin) << "painted left of the box at " << x << "," << y;
+        EXPECT_LE(px, box[2] * W + margin) << "painted right of the box at " << x << "," << y;
+        if (py <= box[3] * H) top = std::min(top, y), leftmost = std::min(leftmost, x), rightmost = std::max(rightmost, x);
+      }
+    EXPECT_LE(std::abs(top - box[1] * H), 1.5f);
+    EXPECT_LE(leftmost, box[0] * W + 2.0f);
+    EXPECT_GE(rightmost + 1, box[2] * W - 2.0f);
+  }
+}
+
 // f0 by autocorrelation over voiced 40 ms frames (70..400 Hz), the median.
 double medianF0(const io::Audio& a) {
   const int sr = a.sampleRate, win = sr / 25;
@@ -334,6 +373,10 @@ TEST_F(SynthDataset, RandomSidesPutEachFaceWhereTheManifestAndCaptionSay) {
       double dot = 0;
       for (int k = 0; k < 3; ++k) dot += seen[k] * (refL[k] - refR[k]);
       EXPECT_GT(dot, 0.0) << c.id << " (" << (random ? "random" : "fixed") << " sides)";
+      // And the face boxes: each subject's head lies on its own side.
+      ASSERT_TRUE(left.faceBox && right.faceBox) << c.id;
+      EXPECT_LT(left.faceBox->x0 + left.faceBox->x1, 1.0) << c.id;
+      EXPECT_GT(right.faceBox->x0 + right.faceBox->x1, 1.0) << c.id;
     }
     if (random) {
       EXPECT_GE(subjectOneAt["left"], 2);

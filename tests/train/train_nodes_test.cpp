@@ -24,6 +24,7 @@
 #include "presence/runtime/model_key.hpp"
 #include "presence/runtime/safetensors.hpp"
 #include "presence/runtime/safetensors_writer.hpp"
+#include "stage_batches.hpp"
 #include "synth_dataset.hpp"
 #include "test_util.hpp"
 #include "train_nodes.hpp"
@@ -264,6 +265,89 @@ TEST_F(TrainNodes, DatasetPayloadHasTheManifestsClipsPerSplitAndKind) {
   for (const auto& c : grids.outputs.at("dataset").as<TrainingDataset>().clips)
     for (std::size_t k = 0; k < c.faces.size(); ++k, ++checked) EXPECT_TRUE(c.faces[k].is_same(c.multiViewFaces[k])) << c.id;
   EXPECT_GT(checked, 0);
+}
+
+// Each clip's face cover is the share of every latent position that its subjects' face boxes
+// cover (up to the pixel-centre rounding at the box edges); copies share it, batches stack it, a
+// clip whose manifest gives no boxes has none, and the stages' face_loss_weight trains with it.
+TEST_F(TrainNodes, FaceCoversFollowTheManifestsBoxes) {
+  const auto manifest = presence::data::readDataset(root_ / "pairs");
+  const Value m = model();
+  const auto& gm = *m.as<models::generation::ModelHandle>().model;
+  FakeContext ctx = context("presence.load_dataset");
+  ctx.set("folder", (root_ / "pairs").string()).set("colour_copies", 1).link("model", m);
+  run("presence.load_dataset", ctx);
+  const auto& ds = ctx.outputs.at("dataset").as<TrainingDataset>();
+  std::map<std::string, const EncodedClip*> byId;
+  for (const auto& c : ds.clips) byId[c.id] = &c;
+  const int64_t k = gm.spatialCompression();
+  // The share of the cell [x0, x1) x [y0, y1) (pixels) inside the union of two boxes.
+  auto overlap = [](double a0, double a1, double b0, double b1) { return std::max(0.0, std::min(a1, b1) - std::max(a0, b0)); };
+  std::size_t checked = 0;
+  for (const auto& clip : manifest.clips) {
+    if (!clip.video) continue;
+    const EncodedClip& e = *byId.at(clip.id);
+    ASSERT_TRUE(e.faceCover.defined()) << clip.id;
+    ASSERT_EQ(e.faceCover.sizes(), (std::vector<int64_t>{1, 1, 1, e.video.size(3), e.video.size(4)})) << clip.id;
+    ASSERT_EQ(e.video.size(4) * k, 64) << "the test's frames need no crop";
+    ASSERT_EQ(clip.subjects.size(), 2u);
+    const auto& A = *clip.subjects[0].faceBox;
+    const auto& B = *clip.subjects[1].faceBox;
+    const double side = 64.0;
+    for (int64_t y = 0; y < e.video.size(3); ++y)
+      for (int64_t x = 0; x < e.video.size(4); ++x) {
+        const double cx0 = x * k, cx1 = cx0 + k, cy0 = y * k, cy1 = cy0 + k;
+        auto in = [&](const presence::data::FaceBox& b) {
+          return overlap(cx0, cx1, b.x0 * side, b.x1 * side) * overlap(cy0, cy1, b.y0 * side, b.y1 * side);
+        };
+        const double both = overlap(cx0, cx1, std::max(A.x0, B.x0) * side, std::min(A.x1, B.x1) * side) *
+                            overlap(cy0, cy1, std::max(A.y0, B.y0) * side, std::min(A.y1, B.y1) * side);
+        const double expected = (in(A) + in(B) - both) / double(k * k);
+        EXPECT_NEAR(e.faceCover[0][0][0][y][x].item<double>(), expected, 2.5 / k) << clip.id << " at " << x << "," << y;
+      }
+    if (byId.count(clip.id + "/hue1")) {
+      EXPECT_TRUE(byId.at(clip.id + "/hue1")->faceCover.is_same(e.faceCover));
+    }
+    ++checked;
+  }
+  ASSERT_GE(checked, 4u);
+  // A batch stacks its clips' covers, zeros for a clip without one (video only: the sounds differ in length).
+  std::vector<const EncodedClip*> pair;
+  for (const auto& c : ds.clips)
+    if (c.video.defined() && (pair.empty() || c.video.sizes() == pair[0]->video.sizes()) && pair.size() < 2) pair.push_back(&c);
+  ASSERT_EQ(pair.size(), 2u);
+  EncodedClip unlocated = *pair[1];
+  unlocated.faceCover = at::Tensor();
+  const auto batch = makeBatch({pair[0], &unlocated}, models::training::Stage::Stage1Video);
+  ASSERT_TRUE(batch.faceCover.defined());
+  EXPECT_TRUE(at::equal(batch.faceCover[0], pair[0]->faceCover[0]));
+  EXPECT_EQ(batch.faceCover[1].sum().item<double>(), 0.0);
+  EXPECT_FALSE(makeBatch({&unlocated}, models::training::Stage::Stage1Video).faceCover.defined());
+
+  // A manifest without boxes gives no covers.
+  const fs::path bare = out.path() / "pairs_without_boxes";
+  editedManifestCopy(root_ / "pairs", bare, [](std::vector<nlohmann::json>& clips, std::size_t) {
+    for (auto& c : clips)
+      for (auto& sub : c["subjects"]) sub.erase("face_box");
+  });
+  FakeContext plain = context("presence.load_dataset");
+  plain.set("folder", bare.string()).link("model", m);
+  run("presence.load_dataset", plain);
+  for (const auto& c : plain.outputs.at("dataset").as<TrainingDataset>().clips) EXPECT_FALSE(c.faceCover.defined()) << c.id;
+
+  // The stage trains with the weight: the same seed, another first loss.
+  auto firstLoss = [&](double weight, const std::string& prefix) {
+    FakeContext st = context("presence.train_stage2");
+    st.link("model", m).link("dataset", ctx.outputs.at("dataset"));
+    st.set("iterations", 1).set("checkpoint_prefix", prefix).set("seed", 5).set("face_loss_weight", weight);
+    run("presence.train_stage2", st);
+    std::ifstream in(out.path() / prefix / "loss_curve.csv");
+    std::string header, row;
+    std::getline(in, header);
+    std::getline(in, row);
+    return std::stod(row.substr(row.find(',') + 1));
+  };
+  EXPECT_NE(firstLoss(1.0, "fw1"), firstLoss(8.0, "fw8"));
 }
 
 TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {

@@ -90,6 +90,7 @@ Trainer::Trainer(std::shared_ptr<dit::DitWeights> weights, TrainerOptions option
   if (options_.steps < 0 || options_.warmupSteps < 0 || options_.checkpointEvery < 0 || options_.validateEvery < 0)
     throw core::InputError("trainer: steps, warm-up, checkpoint and validation intervals must be >= 0");
   if (options_.maxGradNorm < 0) throw core::InputError("trainer: maxGradNorm must be >= 0");
+  if (!(options_.faceLossWeight > 0)) throw core::InputError("trainer: faceLossWeight must be > 0");
   options_.guidanceDropout.validate(weights_->config());
   for (const auto& name : weights_->names())
     if (weights_->get(name).scalar_type() != at::kFloat)
@@ -128,7 +129,8 @@ double Trainer::trainStep(const BatchSource& source) {
     total += micro[k].batchSize();
   }
   const uint64_t stepSeed = runtime::deriveSeed(options_.seed, static_cast<uint64_t>(s));
-  LossOptions lo{options_.stage, options_.audioWeight, options_.time, options_.guidanceDropout, std::nullopt};
+  LossOptions lo{options_.stage, options_.audioWeight, options_.time, options_.guidanceDropout, std::nullopt,
+                 options_.faceLossWeight};
   adam_->zeroGrad();
   double loss = 0.0;
   int64_t first = 0;
@@ -197,6 +199,7 @@ nlohmann::json Trainer::configJson() const {
           {"steps", options_.steps},
           {"warmup_steps", options_.warmupSteps},
           {"audio_weight", options_.audioWeight},
+          {"face_loss_weight", options_.faceLossWeight},
           {"max_grad_norm", options_.maxGradNorm},
           {"bf16_autocast", options_.bf16Autocast},
           {"adamw", {{"lr", a.learningRate}, {"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps},
@@ -256,6 +259,11 @@ bool Trainer::resume() {
     throw core::InputError("checkpoint " + latest->string() + " was trained with guidance dropout " + before.dump() +
                            ", this run asks for " + now.dump() +
                            " (set the same guidance_dropout settings, or use another checkpoint folder)");
+  // Likewise a face weight; checkpoints from before it trained with 1.
+  if (const double was = ck.config.value("face_loss_weight", 1.0); was != options_.faceLossWeight)
+    throw core::InputError("checkpoint " + latest->string() + " was trained with face_loss_weight " +
+                           std::to_string(was) + ", this run asks for " + std::to_string(options_.faceLossWeight) +
+                           " (set the same face_loss_weight, or use another checkpoint folder)");
   loadCheckpointWeights(*latest, *weights_);
   std::map<std::string, at::Tensor> state;
   for (const auto& [k, t] : ck.tensors)

@@ -74,6 +74,11 @@ void validateBatch(const dit::DitConfig& cfg, const TrainingBatch& b, Stage stag
     if (b.video.size(3) % cfg.video.patchSize[1] || b.video.size(4) % cfg.video.patchSize[2])
       fail("video latents " + shapeOf(b.video) + " are not a multiple of the patch size");
     if (b.video.size(0) != n) fail("video and audio batch sizes differ");
+    if (b.faceCover.defined() &&
+        (b.faceCover.dim() != 5 || b.faceCover.size(0) != n || b.faceCover.size(1) != 1 || b.faceCover.size(2) != 1 ||
+         b.faceCover.size(3) != b.video.size(3) || b.faceCover.size(4) != b.video.size(4)))
+      fail("face cover is " + shapeOf(b.faceCover) + "; expected [B, 1, 1, H, W] of the video latents " +
+           shapeOf(b.video));
   }
   if (stageUsesAudio(stage)) {
     if (b.audio.dim() != 3 || b.audio.size(2) != cfg.audio.inDim)
@@ -209,7 +214,19 @@ LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& 
   auto mse = [](const at::Tensor& u, const at::Tensor& x0, const at::Tensor& eps) {
     return (u.to(at::kFloat) - sampling::velocityTarget(x0, eps)).pow(2).mean();
   };
-  if (useVideo) terms.video = mse(out.video, v0, ev);
+  if (useVideo) {
+    if (options.faceWeight != 1.0 && b.faceCover.defined()) {
+      if (!(options.faceWeight > 0.0))
+        throw core::InputError("flow matching: the face loss weight must be > 0, got " +
+                               std::to_string(options.faceWeight));
+      // Weighted mean: 1 outside faces, faceWeight inside, blended by the position's share.
+      const at::Tensor w = (1.0 + (options.faceWeight - 1.0) * b.faceCover.to(dev, at::kFloat)).expand_as(v0);
+      const at::Tensor e2 = (out.video.to(at::kFloat) - sampling::velocityTarget(v0, ev)).pow(2);
+      terms.video = (w * e2).sum() / w.sum();
+    } else {
+      terms.video = mse(out.video, v0, ev);
+    }
+  }
   if (useAudio) terms.audio = mse(out.audio, a0, ea);
   if (useVideo && useAudio) {
     terms.total = terms.video + options.audioWeight * terms.audio;

@@ -169,30 +169,57 @@ TEST(TrainingResume, KeepsThePreviousCheckpointAndIgnoresTemporaryFolders) {
   EXPECT_FALSE(fs::exists(tmp.path / ".tmp-step-00000009"));
 }
 
-TEST(TrainingResume, StageMismatchIsRefused) {
-  TempDir tmp;
-  auto o = TrainerOptions{};
+// Options of a one-step stage-1 video run that checkpoints into `folder`.
+TrainerOptions oneVideoStep(const fs::path& folder) {
+  TrainerOptions o;
   o.stage = Stage::Stage1Video;
   o.steps = 1;
-  o.checkpointDir = tmp.path;
+  o.checkpointDir = folder;
+  return o;
+}
+
+void runOn(const std::shared_ptr<dit::DitWeights>& w, const TrainerOptions& o) {
+  Trainer(w, o).run(cyclingBatchSource({test::tinyBatch(w->config(), 1, 1, true, false)}));
+}
+
+// A fresh trainer with options `o` refuses to resume, saying `what`.
+void expectResumeRefused(const TrainerOptions& o, const std::string& what) {
+  Trainer t(test::tinyWeights(), o);
+  try {
+    t.resume();
+    FAIL() << "resumed; expected a refusal saying '" << what << "'";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainingResume, StageMismatchIsRefused) {
+  TempDir tmp;
+  auto o = oneVideoStep(tmp.path);
   auto w = test::tinyWeights();
-  Trainer first(w, o);
-  first.run(cyclingBatchSource({test::tinyBatch(w->config(), 1, 1, true, false)}));
+  runOn(w, o);
   EXPECT_EQ(readBytes(tmp.path / "loss_curve.csv")
                 .rfind("step,train_loss,val_loss,learning_rate,seconds,val_video_loss,val_audio_loss\n1,", 0),
             0u);
   o.stage = Stage::Stage2Joint;
-  Trainer second(test::tinyWeights(), o);
-  try {
-    second.resume();
-    FAIL() << "resumed a stage-1 checkpoint as stage 2";
-  } catch (const core::InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("belongs to stage1-video"), std::string::npos) << e.what();
-  }
+  expectResumeRefused(o, "belongs to stage1-video");
   // Starting stage 2 from the stage-1 weights is explicit.
   auto w2 = test::tinyWeights(1234);
   loadCheckpointWeights(tmp.path / "step-00000001", *w2);
   EXPECT_TRUE(at::equal(w2->get("video_model.head.head.weight"), w->get("video_model.head.head.weight")));
+}
+
+// A face loss weight is part of the run like the guidance dropout: another one is refused.
+TEST(TrainingResume, OtherFaceLossWeightIsRefused) {
+  TempDir tmp;
+  auto o = oneVideoStep(tmp.path);
+  o.faceLossWeight = 4.0;
+  runOn(test::tinyWeights(), o);
+  o.faceLossWeight = 1.0;
+  expectResumeRefused(o, "was trained with face_loss_weight 4");
+  o.faceLossWeight = 4.0;
+  Trainer same(test::tinyWeights(), o);
+  EXPECT_TRUE(same.resume());
 }
 
 // A checkpoint continues the training that made it: resuming with other starting weights (an

@@ -50,6 +50,13 @@ struct SpeechLine {
   std::vector<TimedUnit> words, phonemes;
 };
 
+/// Where a face lies in the clip's frames, as shares of the frame's width and height (0..1,
+/// x0 < x1, y0 < y1): the smallest box holding the head in every frame. A dataset gets it from
+/// a face detector; the trainer can weight the loss of the latent tokens it covers.
+struct FaceBox {
+  double x0 = 0.0, y0 = 0.0, x1 = 1.0, y1 = 1.0;
+};
+
 struct Subject {
   std::string identity;
   int slot = 0;
@@ -57,6 +64,7 @@ struct Subject {
   double yaw = 0.0, pitch = 0.0;
   std::string expression;
   std::string position;  ///< where the face stands: "left", "right", "center"; empty when unknown
+  std::optional<FaceBox> faceBox;  ///< where the head lies in the frames; absent when unknown
   std::vector<FaceRef> faceRefs;
   std::optional<std::filesystem::path> voiceRef;  ///< absolute
   std::string voiceRefText;

@@ -53,6 +53,7 @@ struct TrainerOptions {
   int64_t steps = 100;         ///< total optimiser steps of the run (resumed runs count from 0)
   int64_t warmupSteps = 0;     ///< linear learning-rate warm-up
   double audioWeight = 1.0;    ///< λ
+  double faceLossWeight = 1.0; ///< LossOptions::faceWeight of training steps (> 0); validation stays unweighted
   double maxGradNorm = 0.0;    ///< 0: no clipping
   bool bf16Autocast = false;   ///< forward under CPU autocast to bfloat16 (weights stay float32)
   uint64_t seed = 0;

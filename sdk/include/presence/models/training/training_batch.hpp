@@ -24,6 +24,9 @@ struct TrainingBatch {
   at::Tensor text;   ///< [B, Lt, textDim] text-encoder output, fed to both towers
   std::vector<int64_t> textLengths;  ///< valid tokens per item; empty: all Lt
   dit::DitReferences references;     ///< faces / voices / identity slots, as at generation
+  /// [B, 1, 1, H, W]: the share (0..1) of each video latent position inside a face box of its
+  /// clip, for LossOptions::faceWeight; undefined when no clip's faces are located.
+  at::Tensor faceCover;
 
   int64_t batchSize() const;
 };
@@ -91,6 +94,10 @@ struct LossOptions {
   /// Every sample at this noise level in [0, 1] instead of the level drawn per `time` (checks
   /// that compare conditionings level by level); the noise itself is drawn as without it.
   std::optional<double> sigma;
+  /// Weight of the video loss at latent positions inside a face box (batch.faceCover, blended by
+  /// its share) relative to the rest of the frame, > 0; the term stays a weighted mean, so 1 is
+  /// the plain mean. Faces are a small part of a frame, and what the face references decide.
+  double faceWeight = 1.0;
 };
 
 struct LossTerms {
@@ -101,7 +108,8 @@ struct LossTerms {
 
 /// Eq. 2 on one batch: for item i, sigma and noise are drawn from a generator seeded with
 /// runtime::deriveSeed(seed, firstSample + i) (sigma, then video noise, then audio noise);
-/// x_t = (1 − σ)x0 + σε, target ε − x0, per-tower means; the conditioning drawn by
+/// x_t = (1 − σ)x0 + σε, target ε − x0, per-tower means (the video's weighted by
+/// options.faceWeight inside face boxes when the batch locates faces); the conditioning drawn by
 /// drawConditioning(options.guidanceDropout, seed, firstSample). Differentiable.
 LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& batch, const LossOptions& options,
                            uint64_t seed, int64_t firstSample = 0);
