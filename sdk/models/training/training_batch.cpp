@@ -211,23 +211,23 @@ LossTerms flowMatchingLoss(const dit::DualTowerDit& model, const TrainingBatch& 
   fo.fusion = stageUsesFusion(options.stage);
   const dit::DitOutputs out = model.forward(in, fo);
   LossTerms terms;
-  auto mse = [](const at::Tensor& u, const at::Tensor& x0, const at::Tensor& eps) {
-    return (u.to(at::kFloat) - sampling::velocityTarget(x0, eps)).pow(2).mean();
+  auto squaredError = [](const at::Tensor& u, const at::Tensor& x0, const at::Tensor& eps) {
+    return (u.to(at::kFloat) - sampling::velocityTarget(x0, eps)).pow(2);
   };
   if (useVideo) {
+    const at::Tensor e2 = squaredError(out.video, v0, ev);
     if (options.faceWeight != 1.0 && b.faceCover.defined()) {
       if (!(options.faceWeight > 0.0))
         throw core::InputError("flow matching: the face loss weight must be > 0, got " +
                                std::to_string(options.faceWeight));
       // Weighted mean: 1 outside faces, faceWeight inside, blended by the position's share.
-      const at::Tensor w = (1.0 + (options.faceWeight - 1.0) * b.faceCover.to(dev, at::kFloat)).expand_as(v0);
-      const at::Tensor e2 = (out.video.to(at::kFloat) - sampling::velocityTarget(v0, ev)).pow(2);
+      const at::Tensor w = (1.0 + (options.faceWeight - 1.0) * b.faceCover.to(dev, at::kFloat)).expand_as(e2);
       terms.video = (w * e2).sum() / w.sum();
     } else {
-      terms.video = mse(out.video, v0, ev);
+      terms.video = e2.mean();
     }
   }
-  if (useAudio) terms.audio = mse(out.audio, a0, ea);
+  if (useAudio) terms.audio = squaredError(out.audio, a0, ea).mean();
   if (useVideo && useAudio) {
     terms.total = terms.video + options.audioWeight * terms.audio;
   } else {
