@@ -64,6 +64,16 @@ class TrainStageNode final : public Node {
                                                            : "audio-video clips with multi-view face references for stage 3";
       throw InputError(std::string("dataset has no ") + (val.empty() ? "" : "training ") + what);
     }
+    // A face weight that could weight nothing is a mistake in the graph, not a setting to ignore.
+    if (const double faceWeight = ctx.paramFloat("face_loss_weight"); faceWeight != 1.0) {
+      if (stage == tr::Stage::Stage1Audio)
+        ctx.fail("face_loss_weight", "weights the video loss, and the audio tower has none; leave it at 1");
+      if (std::none_of(train.begin(), train.end(), [](const EncodedClip* c) { return c->faceCover.defined(); }))
+        ctx.fail("face_loss_weight", "is " + std::to_string(faceWeight) + ", but none of the " +
+                                         std::to_string(train.size()) +
+                                         " training clips has a face box (the manifest's face_box); leave it at 1 "
+                                         "or add the boxes");
+    }
 
     const int64_t batchSize = ctx.paramInt("batch_size");
     const int64_t accumulation = ctx.paramInt("grad_accumulation");
@@ -208,7 +218,8 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
       "Weight of the video loss inside the clips' face boxes (the manifest's face_box) against the rest of the "
       "frame; the loss stays a weighted mean. Faces fill a small part of a frame, yet they are what the face "
       "references decide. 1: every latent position alike; clips without boxes are weighted alike either way. "
-      "Validation losses stay unweighted."));
+      "Validation losses stay unweighted. Other than 1, refused for the audio tower and for training clips "
+      "without any box."));
   d.params.push_back(floatParam("learning_rate", kind == Kind::Stage3 ? 1e-5 : 1e-4, 0.0, 1.0, "AdamW learning rate."));
   d.params.push_back(floatParam("beta1", 0.9, 0.0, 0.999999, "AdamW β1."));
   d.params.push_back(floatParam("beta2", 0.999, 0.0, 0.999999, "AdamW β2."));

@@ -348,6 +348,23 @@ TEST_F(TrainNodes, FaceCoversFollowTheManifestsBoxes) {
     return std::stod(row.substr(row.find(',') + 1));
   };
   EXPECT_NE(firstLoss(1.0, "fw1"), firstLoss(8.0, "fw8"));
+
+  // A weight with nothing to weight is refused, naming the parameter, before any checkpoint is written.
+  FakeContext unboxed = context("presence.train_stage2");
+  unboxed.link("model", m).link("dataset", plain.outputs.at("dataset"));
+  unboxed.set("iterations", 1).set("checkpoint_prefix", "fw_unboxed").set("face_loss_weight", 4.0);
+  const std::string noBoxes = failure("presence.train_stage2", unboxed);
+  EXPECT_EQ(noBoxes.rfind("face_loss_weight: ", 0), 0u) << noBoxes;
+  EXPECT_NE(noBoxes.find("has a face box"), std::string::npos) << noBoxes;
+  unboxed.set("face_loss_weight", 1.0);
+  EXPECT_EQ(failure("presence.train_stage2", unboxed), "(ran)") << "weight 1 needs no boxes";
+  FakeContext audioTower = context("presence.train_stage1");
+  audioTower.link("model", m).link("dataset", dataset("mixed")).set("tower", "audio");
+  audioTower.set("iterations", 1).set("checkpoint_prefix", "fw_audio").set("face_loss_weight", 4.0);
+  const std::string audioOnly = failure("presence.train_stage1", audioTower);
+  EXPECT_EQ(audioOnly.rfind("face_loss_weight: ", 0), 0u) << audioOnly;
+  EXPECT_NE(audioOnly.find("audio tower"), std::string::npos) << audioOnly;
+  EXPECT_FALSE(fs::exists(out.path() / "fw_audio"));
 }
 
 TEST_F(TrainNodes, RecolouredCopiesTurnPicturesAlikeAndShareSoundAndCaption) {
