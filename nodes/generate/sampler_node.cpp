@@ -82,7 +82,8 @@ class SamplerNode final : public Node {
                                 " fps (" + std::to_string(settings.seconds()).substr(0, 5) + " s), " +
                                 std::to_string(settings.width) + "x" + std::to_string(settings.height) + ", " +
                                 std::to_string(identities.subjects.size()) + " subject(s), " +
-                                std::to_string(settings.sampler.steps) + " steps");
+                                std::to_string(settings.sampler.steps) + " steps" +
+                                (settings.sampler.negativeDropsFaceReferences ? ", negative pass without faces" : ""));
     const auto start = std::chrono::steady_clock::now();
     auto onStep = [&](const sampling::StepInfo& step) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
