@@ -289,6 +289,8 @@ TEST_F(Cli, EverySampleGraphRuns) {
     if (stem == "generate_two_subjects") {
       EXPECT_EQ(r.err.find("RANDOM WEIGHTS"), std::string::npos) << r.err;
       EXPECT_NE(r.err.find("seeded random, frozen (seed 0): text"), std::string::npos) << r.err;
+      // ... sampled with the negative pass its training taught it, which binds each face to its subject.
+      EXPECT_NE(r.err.find("negative pass without faces"), std::string::npos) << r.err;
     }
   }
   EXPECT_GE(graphs, 2);
