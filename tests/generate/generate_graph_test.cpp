@@ -124,6 +124,39 @@ TEST(GenerateGraph, ChangingOnlyTheSeedRerunsOnlyTheSamplerAndDecoder) {
   EXPECT_EQ(again.output("decode", "audio").as<Audio>().samples, first.output("decode", "audio").as<Audio>().samples);
 }
 
+// negative_drops_faces takes the face references out of the negative pass: the picture changes
+// when there are faces to take out (as in the main job, which sets it), and nothing changes
+// without them. On the built-in trained model: random weights start with a zero output head, so
+// nothing conditions their predictions and both passes agree whatever they are given.
+TEST(GenerateGraph, NegativeDropsFacesChangesThePictureOnlyWhenThereAreFaces) {
+  auto decoded = [](const char* graph, bool dropFaces) {
+    GraphLoadResult loaded = loadGraphFile(sampleGraph(graph));
+    for (const auto& d : loaded.diagnostics) ADD_FAILURE() << d.format();
+    Graph g = loaded.graph;
+    setAll(g, "presence.sampler", "width", 64);
+    setAll(g, "presence.sampler", "height", 64);
+    setAll(g, "presence.sampler", "duration", 0.5);
+    setAll(g, "presence.sampler", "steps", 2);
+    g.outputs = {"decode"};
+    g.find("sampler")->params["negative_drops_faces"] = dropFaces;
+    TempDir out;
+    Executor executor(registry());
+    const RunResult r = runGraph(executor, g, out.path());
+    for (const auto& d : r.diagnostics) ADD_FAILURE() << d.format();
+    EXPECT_TRUE(r.ok()) << graph;
+    return std::make_pair(r.output("decode", "image").as<ImageBatch>().pixels,
+                          r.output("decode", "audio").as<Audio>().samples);
+  };
+  const auto withFacesDropped = decoded("generate_two_subjects.json", true);
+  const auto withFacesKept = decoded("generate_two_subjects.json", false);
+  EXPECT_NE(withFacesDropped.first, withFacesKept.first);
+
+  const auto voiceOnlyDropped = decoded("generate_voice_only.json", true);
+  const auto voiceOnlyKept = decoded("generate_voice_only.json", false);
+  EXPECT_EQ(voiceOnlyDropped.first, voiceOnlyKept.first);
+  EXPECT_EQ(voiceOnlyDropped.second, voiceOnlyKept.second);
+}
+
 TEST(GenerateGraph, CancellingDuringSamplingStopsWithinAStepAndWritesNothing) {
   Graph g = tinyGraph(sampleGraph("generate_two_subjects.json"));
   g.find("sampler")->params["steps"] = 20;
