@@ -736,7 +736,7 @@ def main(argv=None):
                          "the sample graphs do), or all views packed into a grid (default: %(default)s)")
     ap.add_argument("--sampler-args", default="{}",
                     help="JSON object merged into the sampler's params, e.g. "
-                         "'{\"negative_drops_faces\": true}'; a \"seed\" replaces the evaluation's "
+                         "'{\"negative_pass_faces\": \"keep\"}'; a \"seed\" replaces the evaluation's "
                          "sampler seed (42), to see how much of a figure is the sampling's draw "
                          "(default: %(default)s)")
     ap.add_argument("--flip-sides", action="store_true",

@@ -14,7 +14,7 @@
 #   --out DIR     output folder (default out/eval): summary.json, summary.md, contact_sheet.png/.md,
 #                 worlds/, <world>/<clip>/
 #   --clips N     two-subject and one-subject av clips per world (default 4)
-#   --sampler-args JSON object merged into presence.sampler's params, e.g. '{"negative_drops_faces":true}'
+#   --sampler-args JSON object merged into presence.sampler's params, e.g. '{"negative_pass_faces":"keep"}'
 #                 (a "seed" there replaces the evaluation's sampler seed, 42)
 #   --views V     front (one photo per subject, default), front3 (that photo repeated into a
 #                 three-view grid, identity_encode min_views 3) or all (every view packed into a grid)

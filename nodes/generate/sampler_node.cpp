@@ -70,7 +70,11 @@ class SamplerNode final : public Node {
     settings.sampler.videoGuidance = ctx.paramFloat("video_guidance");
     settings.sampler.audioGuidance = ctx.paramFloat("audio_guidance");
     settings.sampler.skipLayers = skipLayers(ctx, model.ditConfig().video.numLayers);
-    settings.sampler.negativeDropsFaceReferences = ctx.paramBool("negative_drops_faces");
+    // as_trained: the pass the model's training taught it, as its checkpoint records (the released
+    // pipeline keeps the faces, and a model never trained without them has not learned that pass).
+    const std::string negativeFaces = ctx.paramString("negative_pass_faces");
+    settings.sampler.negativeDropsFaceReferences =
+        negativeFaces == "drop" || (negativeFaces == "as_trained" && model.guidanceTraining().negativeWithoutFaces);
     const int previewEvery = static_cast<int>(ctx.paramInt("preview_every"));
     try {
       settings.validate(model);
@@ -139,10 +143,12 @@ void registerSamplerNode(NodeRegistry& registry, const std::string& origin) {
       stringParam("skip_layers", "auto",
                   "Blocks the negative pass skips: auto (block 11 of 30, at the same depth in smaller models), "
                   "none, or a list such as '3,4'."),
-      boolParam("negative_drops_faces", false,
-                "Run the negative pass without the face references too (it always drops the voices), so video "
-                "guidance also pushes towards each subject's face (a model trained with the stages' "
-                "guidance_dropout_faces has learned that pass). Off: as the released pipeline."),
+      enumParam("negative_pass_faces", {"as_trained", "keep", "drop"}, "as_trained",
+                "Whether the negative pass keeps the face references (it always drops the voices). drop: video "
+                "guidance also pushes towards each subject's face, which binds each face to its subject in a "
+                "model trained with the stages' guidance_dropout_faces; keep: as the released pipeline; "
+                "as_trained: drop when the model's checkpoint records that its training taught that pass "
+                "(presence.save_model writes it), keep otherwise."),
       intParam("seed", 0, 0, 2147483647, "Noise seed: the same seed gives the same clip."),
       boolParam("reference_cache", true,
                 "Compute the references' keys and values once per generation instead of once per step."),

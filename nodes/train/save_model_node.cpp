@@ -94,6 +94,7 @@ class SaveModelNode final : public Node {
     options.includeStoredOnly = false;
     options.metadata["presence.model"] =
         provenance(ctx, model, maxShardMb > 0 ? target : target.parent_path());
+    options.metadata[gen::GuidanceTraining::kMetadataKey] = model.guidanceTraining().toMetadata();
     ctx.progress(0.0, "writing " + target.string());
     const auto written = models::dit::saveDitCheckpoint(model.dit()->weights(), target, options);
     FileList files;
@@ -128,7 +129,9 @@ void registerSaveModelNode(NodeRegistry& registry, const std::string& origin) {
       "'<filename_prefix>/model.safetensors.index.json' instead (the Hugging Face layout). The encoders and "
       "decoders are not written: they have files of their own, which the metadata entry 'presence.model' "
       "names by path relative to the checkpoint and content hash (XXH3, taken when saving; null, with a "
-      "warning, for a file that can no longer be read), with the preset and seed.");
+      "warning, for a file that can no longer be read), with the preset and seed. The entry "
+      "'presence.guidance_training' records whether training taught the negative pass without faces, which "
+      "presence.sampler's negative_pass_faces 'as_trained' then uses.");
   d.inputs = {port("model", types::Model, "The model whose DiT weights to write.")};
   d.params = {enumParam("dtype", {"bf16", "f16", "f32"}, "bf16", "Stored precision (bf16 halves the file)."),
               intParam("max_shard_mb", 0, 0, 1 << 20,

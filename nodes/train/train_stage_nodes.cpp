@@ -172,8 +172,14 @@ class TrainStageNode final : public Node {
         if (e.is_regular_file()) files.paths.push_back(e.path().string());
     std::sort(files.paths.begin() + (files.paths.empty() ? 0 : 1), files.paths.end());
 
-    auto trained = gen::withDitWeights(*base, weights,
-                                       "|" + tr::stageName(stage) + ":" + prefix + "@" + std::to_string(result.step));
+    // Recorded so that the sampler uses the negative pass without faces by default for this model
+    // (save_model writes it into the checkpoint). The audio tower sees no faces.
+    gen::GuidanceTraining guidance = base->guidanceTraining();
+    if (stage != tr::Stage::Stage1Audio && o.guidanceDropout.share > 0.0 && o.guidanceDropout.faceShare > 0.0 &&
+        result.step > 0)
+      guidance.negativeWithoutFaces = true;
+    auto trained = gen::withDitWeights(
+        *base, weights, "|" + tr::stageName(stage) + ":" + prefix + "@" + std::to_string(result.step), guidance);
     ctx.setOutput("model", Value::make(types::Model, gen::ModelHandle{std::move(trained)}));
     ctx.setOutput("loss_plot", Value::make(types::Image, plotImage(tr::renderLossPlot(trainer.history()))));
     ctx.setOutput("files", Value::make(types::Files, std::move(files)));
@@ -237,7 +243,7 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
       "model has learned. 0: never."));
   d.params.push_back(floatParam("guidance_dropout_faces", 0.5, 0.0, 1.0,
                                 "Of those, the share also trained without the face references (the sampler's "
-                                "negative_drops_faces)."));
+                                "negative_pass_faces 'drop'; its 'as_trained' uses it when this is above 0)."));
   d.params.push_back(stringParam("negative_video", std::string(gen::kDefaultVideoNegative),
                                  "The video negative prompt guidance will use (caption_compose's default)."));
   d.params.push_back(stringParam("negative_audio", std::string(gen::kDefaultAudioNegative),

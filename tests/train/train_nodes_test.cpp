@@ -673,6 +673,56 @@ TEST_F(TrainNodes, GuidanceDropoutTrainsWithTheNegativePrompts) {
   EXPECT_NE(msg.find("guidance dropout"), std::string::npos) << msg;
 }
 
+// A stage that trained the negative pass without faces says so in its model, save_model writes it
+// into the checkpoint and load_model reads it back: the sampler's negative_pass_faces 'as_trained'
+// acts on it. The audio tower sees no faces, so its stage never records it.
+TEST_F(TrainNodes, StagesRecordWhetherTheyTaughtTheNegativePassWithoutFaces) {
+  namespace gen = models::generation;
+  const Value ds = dataset("mixed");
+  auto learned = [](const Value& m) {
+    return m.as<gen::ModelHandle>().model->guidanceTraining().negativeWithoutFaces;
+  };
+  auto trained = [&](const std::string& id, const Value& input, double share, double faces, const std::string& prefix,
+                     const std::string& tower = "") {
+    FakeContext ctx = context(id);
+    ctx.link("model", input).link("dataset", ds).set("iterations", 1).set("checkpoint_prefix", prefix);
+    ctx.set("guidance_dropout", share).set("guidance_dropout_faces", faces);
+    if (!tower.empty()) ctx.set("tower", tower);
+    run(id, ctx);
+    return ctx.outputs.at("model");
+  };
+  EXPECT_FALSE(learned(model()));
+  EXPECT_FALSE(learned(trained("presence.train_stage1", model(), 1.0, 1.0, "rec_audio", "audio")));
+  EXPECT_FALSE(learned(trained("presence.train_stage2", model(), 0.0, 1.0, "rec_none")));
+  EXPECT_FALSE(learned(trained("presence.train_stage2", model(), 1.0, 0.0, "rec_keep")));
+  const Value taught = trained("presence.train_stage2", model(), 1.0, 0.5, "rec_drop");
+  EXPECT_TRUE(learned(taught));
+  const Value later = trained("presence.train_stage3", taught, 0.0, 0.0, "rec_later");
+  EXPECT_TRUE(learned(later));  // what an earlier stage taught stays in the weights' record
+
+  for (const int maxShardMb : {0, 1}) {
+    FakeContext save = context("presence.save_model");
+    save.link("model", later).set("filename_prefix", "rec/dit" + std::to_string(maxShardMb)).set("dtype", "f32");
+    save.set("max_shard_mb", static_cast<std::int64_t>(maxShardMb));
+    run("presence.save_model", save);
+    FakeContext load = context("presence.load_model");
+    load.set("preset", "tiny").set("device", "cpu").set("dtype", "f32");
+    load.set("dit_checkpoint", save.outputs.at("path").as<std::string>());
+    run("presence.load_model", load);
+    EXPECT_TRUE(learned(load.outputs.at("model"))) << maxShardMb;
+  }
+
+  // A record that is not the object it should be names the file instead of being read as false.
+  try {
+    gen::GuidanceTraining::fromMetadata({{gen::GuidanceTraining::kMetadataKey, "{\"negative_without_faces\":1}"}},
+                                        "dit.safetensors");
+    ADD_FAILURE() << "a malformed record was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("dit.safetensors"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("presence.guidance_training"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(TrainNodes, AudioStageRefusesADatasetWithoutSpeechOnlyClips) {
   const Value ds = dataset("nospeech");
   EXPECT_EQ(ds.as<TrainingDataset>().count(ClipKind::Speech), 0u);

@@ -15,6 +15,7 @@
 #include "presence/models/text/umt5_encoder.hpp"
 #include "presence/models/text/umt5_presets.hpp"
 #include "presence/models/video/wan_video_vae.hpp"
+#include "presence/runtime/checkpoint_reader.hpp"
 #include "presence/runtime/device.hpp"
 #include "presence/runtime/dtype.hpp"
 #include "presence/runtime/model_key.hpp"
@@ -53,7 +54,8 @@ fs::path bundledTokenizerPath() {
 GenerationModel::GenerationModel(GenerationModelSpec spec, GenerationPreset preset, std::string key,
                                  std::shared_ptr<const dit::DualTowerDit> dit, std::shared_ptr<TextEncoder> text,
                                  std::shared_ptr<VideoVae> videoVae, std::shared_ptr<AudioVae> audioVae,
-                                 std::shared_ptr<Vocoder> vocoder, std::vector<std::string> randomComponents)
+                                 std::shared_ptr<Vocoder> vocoder, std::vector<std::string> randomComponents,
+                                 GuidanceTraining guidanceTraining)
     : spec_(std::move(spec)),
       preset_(std::move(preset)),
       key_(std::move(key)),
@@ -63,7 +65,8 @@ GenerationModel::GenerationModel(GenerationModelSpec spec, GenerationPreset pres
       videoVae_(std::move(videoVae)),
       audioVae_(std::move(audioVae)),
       vocoder_(std::move(vocoder)),
-      random_(std::move(randomComponents)) {
+      random_(std::move(randomComponents)),
+      guidanceTraining_(guidanceTraining) {
   for (const auto& name : dit_->weights().names()) {
     const auto& t = dit_->weights().get(name);
     bytes_ += static_cast<std::size_t>(t.numel()) * t.element_size();
@@ -71,14 +74,14 @@ GenerationModel::GenerationModel(GenerationModelSpec spec, GenerationPreset pres
 }
 
 std::shared_ptr<GenerationModel> withDitWeights(const GenerationModel& base, std::shared_ptr<dit::DitWeights> weights,
-                                                const std::string& keySuffix) {
+                                                const std::string& keySuffix, const GuidanceTraining& guidanceTraining) {
   auto dit = std::make_shared<const dit::DualTowerDit>(std::move(weights), base.dit_->computeDtype());
   std::vector<std::string> random;
   for (const auto& c : base.random_)
     if (c != "dit") random.push_back(c);
   auto model = std::make_shared<GenerationModel>(base.spec_, base.preset_, base.key_ + keySuffix, std::move(dit),
                                                  base.text_, base.videoVae_, base.audioVae_, base.vocoder_,
-                                                 std::move(random));
+                                                 std::move(random), guidanceTraining);
   model->encoderKey_ = base.encoderKey_;
   return model;
 }
@@ -170,13 +173,17 @@ std::shared_ptr<GenerationModel> load(const GenerationModelSpec& spec, const Gen
   const dit::DitConfig ditConfig = dit::preset(preset.dit);
   const auto ditDtype = runtime::DtypePolicy::forModel(ditConfig.cpuComputeDtype).resolve(device, spec.dtype);
   std::shared_ptr<dit::DitWeights> ditWeights;
+  GuidanceTraining guidanceTraining;
   if (needs("dit", spec.ditCheckpoint)) {
     dit::DitLoadOptions options;
     options.device = device;
     options.dtype = ditDtype;
     options.seed = spec.seed;
-    ditWeights = std::make_shared<dit::DitWeights>(
-        component("dit", [&] { return dit::loadDitCheckpoint(ditConfig, spec.ditCheckpoint, options).weights; }));
+    ditWeights = std::make_shared<dit::DitWeights>(component("dit", [&] {
+      auto loaded = dit::loadDitCheckpoint(ditConfig, spec.ditCheckpoint, options);
+      guidanceTraining = GuidanceTraining::fromMetadata(loaded.source->metadata(), spec.ditCheckpoint.string());
+      return std::move(loaded.weights);
+    }));
   } else {
     ditWeights = std::make_shared<dit::DitWeights>(dit::DitWeights::allocate(ditConfig, device, ditDtype, spec.seed));
   }
@@ -262,7 +269,7 @@ std::shared_ptr<GenerationModel> load(const GenerationModelSpec& spec, const Gen
 
   return std::make_shared<GenerationModel>(spec, preset, key, std::move(ditModel), std::move(textEncoder),
                                            std::move(videoVae), std::move(audioVae), std::move(vocoder),
-                                           std::move(random));
+                                           std::move(random), guidanceTraining);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "presence/models/dit/dual_tower_dit.hpp"
+#include "presence/models/generation/guidance_training.hpp"
 #include "presence/models/generation/structured_caption.hpp"
 #include "presence/models/interfaces/audio_vae.hpp"
 #include "presence/models/interfaces/text_encoder.hpp"
@@ -66,7 +67,8 @@ class GenerationModel : public runtime::CacheEntry {
   GenerationModel(GenerationModelSpec spec, GenerationPreset preset, std::string key,
                   std::shared_ptr<const dit::DualTowerDit> dit, std::shared_ptr<TextEncoder> text,
                   std::shared_ptr<VideoVae> videoVae, std::shared_ptr<AudioVae> audioVae,
-                  std::shared_ptr<Vocoder> vocoder, std::vector<std::string> randomComponents);
+                  std::shared_ptr<Vocoder> vocoder, std::vector<std::string> randomComponents,
+                  GuidanceTraining guidanceTraining = {});
 
   const GenerationModelSpec& spec() const { return spec_; }
   const GenerationPreset& preset() const { return preset_; }
@@ -81,6 +83,8 @@ class GenerationModel : public runtime::CacheEntry {
   CaptionSyntax captionSyntax() const { return preset_.syntax; }
   /// Components running on seeded random weights ("dit", "text", ...); empty for a trained model.
   const std::vector<std::string>& randomComponents() const { return random_; }
+  /// What the DiT's training taught guidance's negative pass (from its checkpoint's metadata).
+  const GuidanceTraining& guidanceTraining() const { return guidanceTraining_; }
   /// One line for logs: preset, device, dtype, and which weights are random ("RANDOM WEIGHTS ...
   /// not a trained model" when the DiT is; "seeded random, frozen" for encoders under a trained
   /// DiT, such as the built-in model's text encoder).
@@ -124,17 +128,19 @@ class GenerationModel : public runtime::CacheEntry {
   std::shared_ptr<AudioVae> audioVae_;
   std::shared_ptr<Vocoder> vocoder_;
   std::vector<std::string> random_;
+  GuidanceTraining guidanceTraining_;
   std::size_t bytes_ = 0;
   mutable std::mutex textLock_, videoLock_, audioLock_;
 
   friend std::shared_ptr<GenerationModel> withDitWeights(const GenerationModel&, std::shared_ptr<dit::DitWeights>,
-                                                         const std::string&);
+                                                         const std::string&, const GuidanceTraining&);
 };
 
 /// A model sharing `base`'s encoders, decoders and settings with a DiT on `weights` (trained
-/// weights). `keySuffix` is appended to the key; "dit" leaves the random components.
+/// weights, what `guidanceTraining` says their training taught the negative pass). `keySuffix`
+/// is appended to the key; "dit" leaves the random components.
 std::shared_ptr<GenerationModel> withDitWeights(const GenerationModel& base, std::shared_ptr<dit::DitWeights> weights,
-                                                const std::string& keySuffix);
+                                                const std::string& keySuffix, const GuidanceTraining& guidanceTraining);
 
 /// The model `spec` names, from `cache` (loaded on the first request; later requests with the
 /// same files and settings share it). Throws core::InputError naming the preset, the file or the

@@ -59,7 +59,7 @@ void validateBatch(const dit::DitConfig& config, const TrainingBatch& batch, Sta
 
 /// Trains the prediction classifier-free guidance subtracts. The sampler's negative pass
 /// (MODEL.md "Sampling") gives each tower its negative prompt, drops the voice references and,
-/// with negative_drops_faces, the face references; a model never trained on that input makes
+/// with negative_pass_faces 'drop', the face references; a model never trained on that input makes
 /// guidance extrapolate from an arbitrary prediction. A micro-batch drawn for it (probability
 /// `share`) is trained on that pass's inputs, without faces in `faceShare` of those. The block
 /// that skip-layer guidance skips in that pass is not skipped here: it is a perturbation at
