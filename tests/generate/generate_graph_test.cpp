@@ -134,10 +134,7 @@ TEST(GenerateGraph, NegativePassFacesChangesThePictureOnlyWhenThereAreFaces) {
     GraphLoadResult loaded = loadGraphFile(sampleGraph(graph));
     for (const auto& d : loaded.diagnostics) ADD_FAILURE() << d.format();
     Graph g = loaded.graph;
-    setAll(g, "presence.sampler", "width", 64);
-    setAll(g, "presence.sampler", "height", 64);
-    setAll(g, "presence.sampler", "duration", 0.5);
-    setAll(g, "presence.sampler", "steps", 2);
+    shrinkSampling(g);
     setAll(g, "presence.sampler", "negative_pass_faces", negativePassFaces);
     g.outputs = {"decode"};
     TempDir out;

@@ -37,8 +37,17 @@ inline void setAll(Graph& g, const std::string& type, const std::string& param, 
     if (n.type == type) n.params[param] = value;
 }
 
-/// Shrinks a generation graph to the tiny model (random weights, bundled tokenizer): 64 x 64 frames, 13 frames (0.5 s at 24 fps), two
-/// steps, a preview every step.
+/// Shrinks what a generation graph's sampler makes: 64 x 64 frames, 13 frames (0.5 s at 24 fps),
+/// two steps; the model stays the graph's.
+inline void shrinkSampling(Graph& g) {
+  setAll(g, "presence.sampler", "width", 64);
+  setAll(g, "presence.sampler", "height", 64);
+  setAll(g, "presence.sampler", "duration", 0.5);
+  setAll(g, "presence.sampler", "steps", 2);
+}
+
+/// Shrinks a generation graph to the tiny model (random weights, bundled tokenizer) and
+/// shrinkSampling's clip, with a preview every step.
 inline void shrinkToTiny(Graph& g) {
   setAll(g, "presence.load_model", "preset", "tiny");
   // The built-in model's files have the small shapes: the tiny preset runs on random weights.
@@ -46,10 +55,7 @@ inline void shrinkToTiny(Graph& g) {
     setAll(g, "presence.load_model", file, "");
   setAll(g, "presence.load_model", "device", "cpu");
   setAll(g, "presence.identity_encode", "reference_size", 64);
-  setAll(g, "presence.sampler", "width", 64);
-  setAll(g, "presence.sampler", "height", 64);
-  setAll(g, "presence.sampler", "duration", 0.5);
-  setAll(g, "presence.sampler", "steps", 2);
+  shrinkSampling(g);
   setAll(g, "presence.sampler", "preview_every", 1);
 }
 
