@@ -368,7 +368,23 @@ def clip_regions(clip):
     return regions if sorted(regions) == ["left", "right"] else ["left", "right"]
 
 
-def subject_args(world, clip, pool=None):
+def face_pool(world, manifest):
+    """One front face reference per identity of the world (the first the manifest gives), in
+    identity order, for ranking a subject's own reference among other people's by likeness."""
+    pool = {}
+    for c in manifest:
+        for s in c.get("subjects", []):
+            if s.get("face_refs") and s["identity"] not in pool:
+                pool[s["identity"]] = os.path.abspath(front_ref(world, s))
+    return dict(sorted(pool.items()))
+
+
+# Likeness is ranked among this many other people's faces (the first in identity order that are
+# not in the clip): a rank resolution of 1/24 at a quarter of the whole world's search time.
+FACE_POOL_SIZE = 24
+
+
+def subject_args(world, clip, pool=None, faces=None):
     """--subject arguments in slot order, each with its screen region (clip_regions)."""
     subs = sorted(clip["subjects"], key=lambda s: s.get("slot", 0))
     regions = clip_regions(clip)
@@ -382,6 +398,9 @@ def subject_args(world, clip, pool=None):
     for identity, path in sorted((pool or {}).items()):
         if identity not in here:
             out += ["--voice-pool", path]
+    others = [path for identity, path in (faces or {}).items() if identity not in here]
+    for path in others[:FACE_POOL_SIZE]:
+        out += ["--face-pool", path]
     return out
 
 
@@ -406,6 +425,7 @@ def subject_rows(report, clip_kind):
     two = len(report["subjects"]) > 1
     for s in report["subjects"]:
         c, p, t, l = s["colour"], s["pitch"], s["timbre"], s["lip_sync"]
+        k = s.get("likeness") or {}       # reports measured before likeness existed have none
         others = list(c["delta_e_to_other_refs"].values())
         st = p.get("turn_semitones") if two else p.get("clip_semitones")
         # The pairing is one verdict per clip: it goes on the clip's first row only, so that
@@ -420,6 +440,8 @@ def subject_rows(report, clip_kind):
             "voice_bound": p.get("bound") if two else None,
             "timbre_own": t["own_distance"], "timbre_rank": t["rank_fraction"],
             "timbre_bound": t["bound"] if two else None,
+            "likeness": k.get("own"), "likeness_rank": k.get("rank_fraction"),
+            "likeness_pair": pair.get("likeness", {}).get("bound"),
             "face_pair": pair.get("colour", {}).get("bound"),
             "pitch_pair": pair.get("pitch", {}).get("bound"),
             "timbre_pair": pair.get("timbre", {}).get("bound"),
@@ -461,6 +483,8 @@ COLUMNS = [("own_de", "own-face ΔE ↓", ".1f"), ("other_de", "other-face ΔE",
            ("voice_bound", "voice-bound ↑", ".2f"), ("pitch_pair", "pitch pair-bound ↑", ".2f"),
            ("timbre_own", "timbre dist ↓", ".1f"), ("timbre_rank", "timbre rank ↓", ".2f"),
            ("timbre_bound", "timbre-bound ↑", ".2f"), ("timbre_pair", "timbre pair-bound ↑", ".2f"),
+           ("likeness", "likeness ↑", ".3f"), ("likeness_rank", "likeness rank ↓", ".2f"),
+           ("likeness_pair", "likeness pair-bound ↑", ".2f"),
            ("speaker_pair", "speaker pair-bound ↑", ".2f"),
            ("voice_face_pair", "voice-face pair-bound ↑", ".2f"),
            ("lip_r0", "lip r@0 ↑", "+.3f"), ("lip_rbest", "lip r@best ↑", "+.3f")]
@@ -509,8 +533,9 @@ def markdown(summary):
     out += ["", "## Per clip", "",
             "| world | clip | split | subjects | source | subject | region | own ΔE | other ΔE | "
             "colour bound | abs st | voice bound | timbre dist | timbre rank | timbre bound | "
-            "pair-bound face / pitch / timbre / speaker / voice-face | r@0 | r@best (lag) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "likeness | likeness rank | "
+            "pair-bound face / pitch / timbre / speaker / voice-face / likeness | r@0 | r@best (lag) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in summary["clips"]:
         for src in SOURCES:
             for r, region in zip(c[src]["rows"], c["regions"]):
@@ -520,9 +545,11 @@ def markdown(summary):
                            f"{f(r['other_de'], '.1f')} | {f(r['colour_bound'], '')} | "
                            f"{f(r['abs_semitones'], '.2f')} | {f(r['voice_bound'], '')} | "
                            f"{f(r.get('timbre_own'), '.1f')} | {f(r.get('timbre_rank'), '.2f')} | "
-                           f"{f(r.get('timbre_bound'), '')} | {f(r.get('face_pair'), '')} / "
+                           f"{f(r.get('timbre_bound'), '')} | {f(r.get('likeness'), '.3f')} | "
+                           f"{f(r.get('likeness_rank'), '.2f')} | {f(r.get('face_pair'), '')} / "
                            f"{f(r.get('pitch_pair'), '')} / {f(r.get('timbre_pair'), '')} / "
-                           f"{f(r.get('speaker_pair'), '')} / {f(r.get('voice_face_pair'), '')} | "
+                           f"{f(r.get('speaker_pair'), '')} / {f(r.get('voice_face_pair'), '')} / "
+                           f"{f(r.get('likeness_pair'), '')} | "
                            f"{f(r['lip_r0'], '+.3f')} | {f(r['lip_rbest'], '+.3f')} ({r['best_lag']}) |")
     out += ["", "Definitions:",
             "- own-face ΔE: CIELAB ΔE76 between the subject's screen region (mean over the clip, central "
@@ -539,6 +566,15 @@ def markdown(summary):
             "in two-subject clips) and the voice reference; timbre rank: the share of the world's other "
             "speakers (one reference each) whose reference is nearer than the own one (0 = own nearest, "
             "0.5 = chance); timbre-bound: nearer its own reference than the other subject's.",
+            "- likeness: does the region show the reference's head (outline, hair, hat, features) "
+            "rather than only its colours: the reference photo, cropped to the head with a margin of "
+            "backdrop, searched in the subject's region over positions and sizes (every 12th frame, "
+            "half resolution); the best normalised cross-correlation (CIELAB, each channel's mean "
+            "out; 1 = the same picture), averaged over the frames (scripts/face_likeness.py). "
+            f"likeness rank: the share of {FACE_POOL_SIZE} other identities' front references (and the "
+            "other subject's) likelier than the own one (0 = own likest, 0.5 = chance); likeness "
+            "pair-bound: each place is likelier its own subject's reference than the swapped "
+            "assignment is.",
             "- pair-bound (two-subject clips, one value per clip): the given assignment of the two "
             "references to the two places (face colour) or turns (pitch, timbre) costs less than the "
             "swapped one; a shift shared by both subjects cannot decide it. speaker pair-bound: the "
@@ -837,12 +873,13 @@ def main(argv=None):
             picked = pick_clips(manifest, args.clips, prefer_val=(name == "seen"),
                                 counts={"both": (2, 1), "two": (2,), "one": (1,)}[args.kinds])
             pool = voice_pool(world, manifest)
+            faces = face_pool(world, manifest)
             summary["worlds"].append(name)
             log(f"[world {name}] picked {', '.join(c['id'] + '/' + c['split'] + '/' + str(len(c['subjects'])) + 's' for c in picked)}")
             for clip in picked:
                 cdir = os.path.join(out, name, clip["id"])
                 os.makedirs(cdir, exist_ok=True)
-                subs = subject_args(world, clip, pool)
+                subs = subject_args(world, clip, pool, faces)
                 kind = "two_subject" if len(clip["subjects"]) > 1 else "one_subject"
                 entry = {"world": name, "clip": clip["id"], "split": clip["split"], "kind": kind,
                          "subject_count": len(clip["subjects"]), "duration": clip["duration"],

@@ -13,6 +13,11 @@ For every subject (a face photo, a voice clip and a screen region) this reports:
                    generated speech (the subject's turn when several speak), to the
                    other subjects' references, and the rank of the own reference
                    among those and any --voice-pool references of other speakers;
+  * likeness     - does the region show the reference's head (outline, hair, hat, features),
+                   not only its colours: the best masked normalised cross-correlation of
+                   the reference photo searched over positions and sizes in the region
+                   (face_likeness.py), against the other subjects' references and any
+                   --face-pool references of other people, with the own one's rank;
   * lip sync     - Pearson correlation between mouth-area motion and the audio RMS
                    envelope at the video frame rate, at lag 0 and the best lag
                    within ±5 frames.
@@ -28,7 +33,7 @@ Usage:
   python3 scripts/measure_identity.py --clip CLIP.mp4 [--audio SOUND.wav] \\
       --subject name=A,face=FACE_A.png,voice=VOICE_A.wav,region=left \\
       --subject name=B,face=FACE_B.png,voice=VOICE_B.wav,region=right \\
-      [--voice-pool OTHER_SPEAKER.wav ...] [--json out.json] [--markdown out.md] [--fps 24]
+      [--voice-pool OTHER_SPEAKER.wav ...] [--face-pool OTHER_FACE.png ...] [--json out.json] [--markdown out.md] [--fps 24]
 
 Only the standard library, numpy and the ffmpeg/ffprobe executables are used.
 Without --audio the clip's own audio track is measured.
@@ -49,9 +54,12 @@ except ImportError:  # say what to do rather than print a bare traceback
     sys.exit("error: numpy is required (apt-get install -y python3-numpy), "
              f"not importable from {sys.executable}")
 
+import face_likeness
+
 SAMPLE_RATE = 16000          # every audio input is resampled to this, mono
 REGIONS = ("full", "left", "right")
 MAX_LAG = 5                  # frames searched either side for the lip-sync lag
+LIKENESS_EVERY = 12          # likeness: every 12th frame (2 a second at 24 fps) is searched
 MEL_BANDS = 40               # timbre: mel bands 100 Hz..7 kHz, 25 ms frames, 10 ms hop
 CEPSTRA = 12                 # c1..c12 (c0, the loudness, is left out)
 SPEECH_DB = 30.0             # frames within this many dB of the loud frames count as speech
@@ -449,11 +457,13 @@ def region_slice(region, width):
 
 
 def analyse_video(path, subjects):
-    """One pass over the clip: per subject, the mean region image and mouth motion."""
+    """One pass over the clip: per subject, the mean region image, mouth motion and the region
+    frames likeness searches (half-resolution CIELAB, every LIKENESS_EVERY-th frame)."""
     check_file(path, "clip")
     w, h, fps = probe_video(path, "clip")
     sums = {s["name"]: None for s in subjects}
     motion = {s["name"]: [] for s in subjects}
+    sampled = {s["name"]: [] for s in subjects}
     prev = {}
     count = 0
     r0, r1 = int(round(h * 0.55)), max(int(round(h * 0.85)), int(round(h * 0.55)) + 1)
@@ -463,6 +473,8 @@ def analyse_video(path, subjects):
             name = s["name"]
             reg = frame[:, region_slice(s["region"], w)].astype(np.float64)
             sums[name] = reg.copy() if sums[name] is None else sums[name] + reg
+            if (count - 1) % LIKENESS_EVERY == 0:
+                sampled[name].append(face_likeness.half_resolution(srgb_to_lab(reg)))
             rw = reg.shape[1]
             c0 = int(round(rw * 0.25))
             c1 = max(int(round(rw * 0.75)), c0 + 1)
@@ -473,7 +485,7 @@ def analyse_video(path, subjects):
     if count == 0:
         raise InputError(f"clip decoded to no frames: {path}")
     means = {k: v / count for k, v in sums.items()}
-    return means, {k: np.array(v) for k, v in motion.items()}, count, fps
+    return means, {k: np.array(v) for k, v in motion.items()}, sampled, count, fps
 
 
 def parse_subject(text):
@@ -493,6 +505,18 @@ def parse_subject(text):
     return fields
 
 
+def rival_paths(pool, own, what):
+    """The pool's files, checked, without repeats and without the subjects' own references (another
+    copy of one's own reference is no rival)."""
+    own = {os.path.realpath(p) for p in own}
+    out = []
+    for p in pool or []:
+        check_file(p, what)
+        if os.path.realpath(p) not in own and p not in out:
+            out.append(p)
+    return out
+
+
 def measure(args):
     subjects = args.subject
     names = [s["name"] for s in subjects]
@@ -506,22 +530,28 @@ def measure(args):
     for s in subjects:
         check_file(s["face"], f"face image of subject {s['name']}")
         check_file(s["voice"], f"voice reference of subject {s['name']}")
-    own_voices = {os.path.realpath(s["voice"]) for s in subjects}
-    pool_paths = []
-    for p in args.voice_pool or []:
-        check_file(p, "--voice-pool reference")
-        if os.path.realpath(p) not in own_voices and p not in pool_paths:
-            pool_paths.append(p)
+    pool_paths = rival_paths(args.voice_pool, [s["voice"] for s in subjects], "--voice-pool reference")
+    face_pool = rival_paths(args.face_pool, [s["face"] for s in subjects], "--face-pool reference")
 
-    refs = {s["name"]: colour_summary(load_image(s["face"], f"face image of subject {s['name']}"))
-            for s in subjects}
+    faces = {s["name"]: load_image(s["face"], f"face image of subject {s['name']}") for s in subjects}
+    refs = {n: colour_summary(img) for n, img in faces.items()}
+    templates = {n: face_likeness.reference_template(srgb_to_lab(img)) for n, img in faces.items()}
+    pool_templates = [face_likeness.reference_template(srgb_to_lab(load_image(p, "--face-pool reference")))
+                      for p in face_pool]
     # Decode the reference voices before the (slow) clip pass so bad files fail fast.
     ref_voice = {s["name"]: load_audio(s["voice"], f"voice reference of subject {s['name']}")
                  for s in subjects}
     ref_pitch = {n: median_f0(x) for n, x in ref_voice.items()}
     ref_timbre = {n: timbre_vector(x) for n, x in ref_voice.items()}
     pool_timbre = [timbre_vector(load_audio(p, "--voice-pool reference")) for p in pool_paths]
-    region_means, motion, frame_count, probed_fps = analyse_video(args.clip, subjects)
+    region_means, motion, sampled, frame_count, probed_fps = analyse_video(args.clip, subjects)
+    # like[i][j]: region of subject i against subject j's reference; pool_like[i]: against the pool.
+    like, pool_like = [], []
+    for s in subjects:
+        scores = face_likeness.likeness(sampled[s["name"]],
+                                        [templates[n] for n in names] + pool_templates)
+        like.append(scores[:len(names)])
+        pool_like.append(scores[len(names):])
     fps = args.fps or probed_fps or 24.0
 
     audio = load_audio(args.audio, "audio") if args.audio else load_audio(args.clip, "audio track of the clip (or pass --audio)")
@@ -581,6 +611,17 @@ def measure(args):
         timbre["rank_fraction"] = ((timbre["rank"] - 1) / len(rivals)
                                    if own_t is not None and rivals else None)
 
+        own_l = like[i][i]
+        other_l = {o: like[i][j] for j, o in enumerate(names) if o != name}
+        rivals_l = list(other_l.values()) + pool_like[i]
+        likeness = {"own": own_l, "to_other_refs": other_l,
+                    "bound": own_l > max(other_l.values()) if other_l else None,
+                    "pool_size": 1 + len(rivals_l),
+                    "rank": 1 + sum(v > own_l for v in rivals_l),
+                    # 0 = own reference the likest, 1 = the least, 0.5 = chance.
+                    "rank_fraction": (sum(v > own_l for v in rivals_l) / len(rivals_l)
+                                      if rivals_l else None)}
+
         # motion[k] is the change from frame k to k+1, so pair it with frame k+1's audio.
         lags = lag_correlations(motion[name], env[1:])
         valid = {k: v for k, v in lags.items() if v is not None}
@@ -591,7 +632,7 @@ def measure(args):
 
         report["subjects"].append({"name": name, "region": s["region"], "face": s["face"],
                                    "voice": s["voice"], "colour": colour, "pitch": pitch,
-                                   "timbre": timbre, "lip_sync": lip})
+                                   "timbre": timbre, "likeness": likeness, "lip_sync": lip})
 
     # Voice binding: each turn's pitch should be closer to its own speaker than to others.
     if turns:
@@ -614,6 +655,8 @@ def measure(args):
             "pitch": [[abs_st(i, j) for j in range(len(names))] for i in range(len(names))],
             "timbre": [[timbre_distance(gen_timbre[i], ref_timbre[names[j]]) for j in range(len(names))]
                        for i in range(len(names))],
+            # Likeness: each place shows its own subject's head rather than the other's.
+            "likeness": [[-like[i][j] for j in range(len(names))] for i in range(len(names))],
             # Speaker: the place whose mouth moves most during a turn (against its own mean, so a
             # camera move that shakes every place cancels) is that turn's speaker's place, where
             # the dataset drew it (voice_face below asks it without regard to sides).
@@ -654,7 +697,7 @@ def fmt(v, spec=".2f"):
 def table_rows(report):
     rows = []
     for s in report["subjects"]:
-        c, p, t, l = s["colour"], s["pitch"], s["timbre"], s["lip_sync"]
+        c, p, t, l, k = s["colour"], s["pitch"], s["timbre"], s["lip_sync"], s["likeness"]
         others = ", ".join(f"{k}:{v:.1f}" for k, v in c["delta_e_to_other_refs"].items()) or "-"
         rows.append([
             s["name"], s["region"],
@@ -664,6 +707,7 @@ def table_rows(report):
             fmt(p.get("turn_hz"), ".1f"), fmt(p.get("turn_semitones"), "+.2f"), fmt(p.get("bound")),
             fmt(t["own_distance"], ".2f"),
             f"{t['rank']}/{t['pool_size']}" if t["rank"] is not None else "n/a", fmt(t["bound"]),
+            fmt(k["own"], ".3f"), f"{k['rank']}/{k['pool_size']}", fmt(k["bound"]),
             fmt(l["lag0_r"], "+.3f"), fmt(l["best_lag_frames"]), fmt(l["best_r"], "+.3f"),
         ])
     return rows
@@ -672,6 +716,7 @@ def table_rows(report):
 HEADERS = ["subject", "region", "ΔE mean", "ΔE palette", "ΔE others", "colour bound",
            "ref F0", "clip F0", "clip st", "turn F0", "turn st", "voice bound",
            "timbre dist", "timbre rank", "timbre bound",
+           "likeness", "likeness rank", "likeness bound",
            "lip r@0", "best lag", "lip r@best"]
 
 
@@ -684,6 +729,8 @@ def text_table(report):
             f"audio {report['audio_seconds']:.2f} s, clip F0 {fmt(report['clip_pitch_hz'], '.1f')} Hz")
     notes = ("ΔE: CIELAB ΔE76 (lower = closer); st: semitones gen vs ref; timbre: mel-cepstral "
              "distance, rank of the own reference among all references (1 = nearest); "
+             "likeness: best normalised cross-correlation of the reference head in the region "
+             "(1 = the same picture), rank among all references (1 = likest); "
              "lag > 0: mouth motion trails audio (frames)")
     return "\n".join([head, ""] + lines + pairing_lines(report) + ["", notes])
 
@@ -713,6 +760,8 @@ def markdown_table(report):
     out += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
     out += pairing_lines(report)
     out += ["", "ΔE: CIELAB ΔE76 (lower = closer). st: semitones, 12·log2(gen/ref). "
+            "Likeness: best normalised cross-correlation of the reference's head in the region "
+            "(1 = the same picture); its rank among every reference given (1 = likest). "
             "Lag > 0: mouth motion trails the audio by that many frames.", ""]
     return "\n".join(out)
 
@@ -727,6 +776,9 @@ def main(argv=None):
     ap.add_argument("--voice-pool", action="append", metavar="WAV",
                     help="a voice reference of another speaker, ranked against each subject's own "
                          "for timbre (repeat; the subjects' own references are left out)")
+    ap.add_argument("--face-pool", action="append", metavar="IMG",
+                    help="a face reference of another person, ranked against each subject's own "
+                         "for likeness (repeat; the subjects' own references are left out)")
     ap.add_argument("--json", help="write the full report as JSON here")
     ap.add_argument("--markdown", help="write a markdown table here")
     ap.add_argument("--fps", type=float, help="video frame rate (default: probed from the clip)")

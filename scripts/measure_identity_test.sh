@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Self-test for scripts/measure_identity.py: synthesises a two-subject clip with
-# ffmpeg alone (red left half / blue right half; 1 s of 200 Hz then 1 s of 120 Hz),
+# ffmpeg alone (and, for likeness, heads drawn by numpy) (red left half / blue right half; 1 s of 200 Hz then 1 s of 120 Hz),
 # runs the script and checks colour binding and pitch. Exits non-zero on failure.
 #   bash scripts/measure_identity_test.sh
 set -euo pipefail
@@ -199,6 +199,76 @@ ok = l["best_lag_frames"] == -3 and l["best_r"] > 0.9 and l["best_r"] > l["lag0_
 print(("ok   " if ok else "FAIL ") + f"lip sync: best lag {l['best_lag_frames']} (want -3), "
       f"r@best {l['best_r']:.3f}, r@0 {l['lag0_r']:.3f}")
 sys.exit(0 if ok else 1)
+EOF
+
+# Likeness: three heads of the same colours (tan face, black hair) and different layouts (A short
+# hair on a wide face, B long hair beside a narrow one, C a beard), drawn by numpy. The references
+# are 64×64 on grey; the clip shows A's and B's heads half as large again, on blue, moving a few
+# pixels each frame. The layout, not the colours, must make each region likest its own
+# reference (C is a pool face), and exchanging the sides must undo it. (Own likeness stays well
+# below 1: the template keeps a margin of its grey backdrop, which the clip paints blue.) A flat
+# region is like no reference.
+"$py" - "$tmp" <<'EOF'
+import subprocess, sys
+import numpy as np
+out = sys.argv[1]
+TAN, BLACK, GREY, BLUE = (200, 150, 110), (20, 20, 20), (128, 128, 128), (40, 60, 160)
+HEADS = {  # boxes (x0, y0, x1, y1, colour) on a 64×64 canvas
+    "A": [(14, 14, 50, 54, TAN), (12, 8, 52, 20, BLACK), (22, 30, 28, 34, BLACK), (36, 30, 42, 34, BLACK)],
+    "B": [(22, 12, 42, 56, TAN), (14, 8, 50, 14, BLACK), (14, 8, 22, 58, BLACK), (42, 8, 50, 58, BLACK)],
+    "C": [(16, 10, 48, 56, TAN), (16, 40, 48, 58, BLACK), (24, 22, 30, 26, BLACK), (34, 22, 40, 26, BLACK)],
+}
+def draw(canvas, head, x, y, k):
+    for x0, y0, x1, y1, c in HEADS[head]:
+        canvas[int(y + y0 * k):int(y + y1 * k), int(x + x0 * k):int(x + x1 * k)] = c
+def save(frames, path, rate=None):
+    h, w = frames[0].shape[:2]
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}"]
+    cmd += (["-r", str(rate)] if rate else []) + ["-i", "-"]
+    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "10", path] if rate else ["-frames:v", "1", path]
+    subprocess.run(cmd, input=b"".join(f.astype(np.uint8).tobytes() for f in frames), check=True)
+for head in HEADS:
+    ref = np.full((64, 64, 3), GREY, np.uint8)
+    draw(ref, head, 0, 0, 1)
+    save([ref], f"{out}/head_{head}.png")
+for name, (left, right) in {"ab": ("A", "B"), "ba": ("B", "A"), "flat": (None, "B")}.items():
+    frames = []
+    for i in range(48):
+        f = np.full((128, 256, 3), BLUE, np.uint8)
+        if left:
+            draw(f, left, 10 + i % 6, 8 + i % 4, 1.5)
+        draw(f, right, 140 - i % 5, 12 + i % 3, 1.5)
+        frames.append(f)
+    save(frames, f"{out}/like_{name}.mp4", 24)
+EOF
+for name in ab ba flat; do
+  "$py" scripts/measure_identity.py --clip "$tmp/like_$name.mp4" --audio "$tmp/sound.wav" \
+    --subject "name=A,face=$tmp/head_A.png,voice=$tmp/voice_a.wav,region=left" \
+    --subject "name=B,face=$tmp/head_B.png,voice=$tmp/voice_b.wav,region=right" \
+    --face-pool "$tmp/head_C.png" --face-pool "$tmp/head_A.png" --json "$tmp/like_$name.json" >/dev/null
+done
+"$py" - "$tmp" <<'EOF'
+import json, sys
+r = {n: json.load(open(f"{sys.argv[1]}/like_{n}.json")) for n in ("ab", "ba", "flat")}
+fails = []
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        fails.append(what)
+for e in r["ab"]["subjects"]:
+    k = e["likeness"]
+    check(k["bound"] is True and k["rank"] == 1 and k["pool_size"] == 3 and k["own"] > 0.5,
+          f"{e['name']}: own head likest ({k['own']:.3f} vs {k['to_other_refs']}), rank {k['rank']} "
+          f"of {k['pool_size']} (an own reference given again as a pool face is left out)")
+check(r["ab"]["pairing"]["likeness"]["bound"] is True, "heads in place: likeness pairing holds")
+for e in r["ba"]["subjects"]:
+    k = e["likeness"]
+    check(k["bound"] is False and k["rank"] > 1, f"{e['name']}: sides exchanged, not bound (rank {k['rank']})")
+check(r["ba"]["pairing"]["likeness"]["bound"] is False, "sides exchanged: likeness pairing fails")
+flat = r["flat"]["subjects"][0]["likeness"]
+check(abs(flat["own"]) < 0.1 and max(abs(v) for v in flat["to_other_refs"].values()) < 0.1,
+      f"flat region: like no reference ({flat['own']:.3f}, {flat['to_other_refs']})")
+sys.exit(1 if fails else 0)
 EOF
 
 # A missing input must fail with a message that names the file.
