@@ -4,7 +4,9 @@
 Questions answered, on a "seen" world (the training world: the same synth_dataset settings and
 seed as samples/graphs/train_default_model.json) and an "unseen" world (same settings, seed 99 =
 new identities):
-  * does the generated face follow the face reference  (CIELAB ΔE, own vs other subject),
+  * does the generated face follow the face reference  (CIELAB ΔE, own vs other subject; likeness:
+                                                          the reference's head searched in the region,
+                                                          and the own one's rank among other people's),
   * does the voice follow the voice reference           (median F0 in semitones, per turn; timbre:
                                                           mel-cepstral distance, and the rank of the
                                                           own reference among every speaker's),
