@@ -382,7 +382,7 @@ def face_pool(world, manifest):
 
 
 # Likeness is ranked among this many other people's faces (the first in identity order that are
-# not in the clip): a rank resolution of 1/24 at a quarter of the whole world's search time.
+# not in the clip): a rank resolution of 1/24 at less than half the whole world's search time.
 FACE_POOL_SIZE = 24
 
 
@@ -575,8 +575,8 @@ def markdown(summary):
             "out; 1 = the same picture), averaged over the frames (scripts/face_likeness.py). "
             f"likeness rank: the share of {FACE_POOL_SIZE} other identities' front references (and the "
             "other subject's) likelier than the own one (0 = own likest, 0.5 = chance); likeness "
-            "pair-bound: each place is likelier its own subject's reference than the swapped "
-            "assignment is.",
+            "pair-bound: the given assignment of the two heads to the two places is likelier than "
+            "the swapped one.",
             "- pair-bound (two-subject clips, one value per clip): the given assignment of the two "
             "references to the two places (face colour) or turns (pitch, timbre) costs less than the "
             "swapped one; a shift shared by both subjects cannot decide it. speaker pair-bound: the "
