@@ -115,6 +115,11 @@ class Region:
 
 
 def likeness(frames, templates):
-    """Mean over `frames` (half-resolution CIELAB regions) of each template's best correlation."""
+    """Mean over `frames` (half-resolution CIELAB regions) of each template's best correlation;
+    None where no frame was sampled or the region is too small for any template size."""
     regions = [Region(f) for f in frames]
-    return [float(np.mean([r.best_correlation(t) for r in regions])) for t in templates]
+    out = []
+    for t in templates:
+        scores = [r.best_correlation(t) for r in regions]
+        out.append(float(np.mean(scores)) if scores and min(scores) > -1.0 else None)
+    return out

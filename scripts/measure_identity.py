@@ -611,16 +611,20 @@ def measure(args):
         timbre["rank_fraction"] = ((timbre["rank"] - 1) / len(rivals)
                                    if own_t is not None and rivals else None)
 
+        # None throughout when the region is too small to search (likeness() says so).
         own_l = like[i][i]
         other_l = {o: like[i][j] for j, o in enumerate(names) if o != name}
-        rivals_l = list(other_l.values()) + pool_like[i]
+        # A reference whose shape fits no search size is no rival.
+        others_known = [v for v in other_l.values() if v is not None]
+        rivals_l = others_known + [v for v in pool_like[i] if v is not None]
+        known = own_l is not None
         likeness = {"own": own_l, "to_other_refs": other_l,
-                    "bound": own_l > max(other_l.values()) if other_l else None,
-                    "pool_size": 1 + len(rivals_l),
-                    "rank": 1 + sum(v > own_l for v in rivals_l),
+                    "bound": own_l > max(others_known) if known and others_known else None,
+                    "pool_size": 1 + len(rivals_l) if known else None,
+                    "rank": 1 + sum(v > own_l for v in rivals_l) if known else None,
                     # 0 = own reference the likest, 1 = the least, 0.5 = chance.
                     "rank_fraction": (sum(v > own_l for v in rivals_l) / len(rivals_l)
-                                      if rivals_l else None)}
+                                      if known and rivals_l else None)}
 
         # motion[k] is the change from frame k to k+1, so pair it with frame k+1's audio.
         lags = lag_correlations(motion[name], env[1:])
@@ -656,7 +660,7 @@ def measure(args):
             "timbre": [[timbre_distance(gen_timbre[i], ref_timbre[names[j]]) for j in range(len(names))]
                        for i in range(len(names))],
             # Likeness: each place shows its own subject's head rather than the other's.
-            "likeness": [[-like[i][j] for j in range(len(names))] for i in range(len(names))],
+            "likeness": [[negated(like[i][j]) for j in range(len(names))] for i in range(len(names))],
             # Speaker: the place whose mouth moves most during a turn (against its own mean, so a
             # camera move that shakes every place cancels) is that turn's speaker's place, where
             # the dataset drew it (voice_face below asks it without regard to sides).
@@ -707,7 +711,8 @@ def table_rows(report):
             fmt(p.get("turn_hz"), ".1f"), fmt(p.get("turn_semitones"), "+.2f"), fmt(p.get("bound")),
             fmt(t["own_distance"], ".2f"),
             f"{t['rank']}/{t['pool_size']}" if t["rank"] is not None else "n/a", fmt(t["bound"]),
-            fmt(k["own"], ".3f"), f"{k['rank']}/{k['pool_size']}", fmt(k["bound"]),
+            fmt(k["own"], ".3f"), f"{k['rank']}/{k['pool_size']}" if k["rank"] is not None else "n/a",
+            fmt(k["bound"]),
             fmt(l["lag0_r"], "+.3f"), fmt(l["best_lag_frames"]), fmt(l["best_r"], "+.3f"),
         ])
     return rows

@@ -271,6 +271,19 @@ check(abs(flat["own"]) < 0.1 and max(abs(v) for v in flat["to_other_refs"].value
 sys.exit(1 if fails else 0)
 EOF
 
+# A region too small to search (16×16 pixels) has no likeness rather than a made-up rank.
+ff -f lavfi -i color=gray:s=16x16:r=24:d=1 -c:v libx264 -pix_fmt yuv444p "$tmp/tiny.mp4"
+"$py" scripts/measure_identity.py --clip "$tmp/tiny.mp4" --audio "$tmp/sound.wav" \
+  --subject "name=A,face=$tmp/head_A.png,voice=$tmp/voice_a.wav,region=full" \
+  --face-pool "$tmp/head_C.png" --json "$tmp/tiny.json" >/dev/null
+"$py" - "$tmp/tiny.json" <<'EOF'
+import json, sys
+k = json.load(open(sys.argv[1]))["subjects"][0]["likeness"]
+ok = k["own"] is None and k["rank"] is None and k["rank_fraction"] is None
+print(("ok   " if ok else "FAIL ") + f"too small a region: no likeness ({k})")
+sys.exit(0 if ok else 1)
+EOF
+
 # A missing input must fail with a message that names the file.
 if err=$("$py" scripts/measure_identity.py --clip "$tmp/clip.mp4" \
           --subject "name=A,face=$tmp/nope.png,voice=$tmp/voice_a.wav" 2>&1); then
