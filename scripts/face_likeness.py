@@ -83,30 +83,39 @@ class Region:
     def inverse(self, X, h, w):
         return np.fft.irfft2(X, s=self.shape)[:self.size[0] - h + 1, :self.size[1] - w + 1]
 
-    def best_correlation(self, template):
-        """Highest masked NCC of `template` ((h, w, 3), half resolution) over positions and
-        HEIGHTS; -1 when no size fits."""
-        best = -1.0
+    def fits(self, h, w):
+        """Whether a template of h × w can lie mostly (MIN_OVERLAP) inside the region."""
+        return not (h * w * MIN_OVERLAP > self.h * self.w or h > 1.6 * self.h or w > 1.6 * self.w)
+
+    def spectra(self, template):
+        """The template's transforms at every HEIGHTS size that fits; they depend only on the
+        region's shape, so every frame of a region reuses them."""
+        out = []
+        conj = lambda a: np.conj(np.fft.rfft2(a, s=self.shape))
         for h in HEIGHTS:
             w = max(1, int(round(h * template.shape[1] / template.shape[0])))
-            # A template much larger than the region cannot be mostly inside it.
-            if h * w * MIN_OVERLAP > self.h * self.w or h > 1.6 * self.h or w > 1.6 * self.w:
+            if not self.fits(h, w):
                 continue
             t = resize(template, h, w)
-            conj = lambda a: np.conj(np.fft.rfft2(a, s=self.shape))
-            ones = conj(np.ones((h, w)))
+            out.append((h, w, conj(np.ones((h, w))), [conj(t[..., c]) for c in range(3)],
+                        conj((t ** 2).sum(axis=2))))
+        return out
+
+    def best_correlation(self, spectra):
+        """Highest masked NCC over positions and the sizes of `spectra` (Region.spectra of a
+        region of this shape); -1 when no size fits."""
+        best = -1.0
+        for h, w, ones, tcs, sq in spectra:
             n = np.maximum(self.inverse(self.M * ones, h, w), 1.0)   # template pixels inside
-            num = var_f = var_t = sq = 0
+            num = var_f = var_t = 0
             for c in range(3):
-                tc = conj(t[..., c])
                 f_sum = self.inverse(self.F[c] * ones, h, w)      # Σ f over the overlap
-                t_sum = self.inverse(self.M * tc, h, w)           # Σ t over the overlap
-                num = num + self.inverse(self.F[c] * tc, h, w) - f_sum * t_sum / n
+                t_sum = self.inverse(self.M * tcs[c], h, w)       # Σ t over the overlap
+                num = num + self.inverse(self.F[c] * tcs[c], h, w) - f_sum * t_sum / n
                 var_f = var_f - f_sum ** 2 / n
                 var_t = var_t - t_sum ** 2 / n
-                sq = sq + t[..., c] ** 2
             var_f = var_f + self.inverse(self.F2 * ones, h, w)
-            var_t = var_t + self.inverse(self.M * conj(sq), h, w)
+            var_t = var_t + self.inverse(self.M * sq, h, w)
             ok = n >= MIN_OVERLAP * h * w
             ncc = num / np.sqrt(np.maximum(var_f, 1e-6) * np.maximum(var_t, 1e-6))
             if ok.any():
@@ -120,6 +129,8 @@ def likeness(frames, templates):
     regions = [Region(f) for f in frames]
     out = []
     for t in templates:
-        scores = [r.best_correlation(t) for r in regions]
+        # One region's frames share a shape, so the template's transforms are made once.
+        spectra = regions[0].spectra(t) if regions else []
+        scores = [r.best_correlation(spectra) for r in regions]
         out.append(float(np.mean(scores)) if scores and min(scores) > -1.0 else None)
     return out
