@@ -10,6 +10,7 @@
 #include "presence/core/error.hpp"
 #include "presence/models/audio/mel_frontend.hpp"
 #include "presence/models/audio/mmaudio_vae.hpp"
+#include "presence/models/training/cpu_autocast.hpp"
 #include "presence/models/training/training_checkpoint.hpp"
 #include "presence/models/video/wan_video_vae.hpp"
 #include "presence/runtime/rng.hpp"
@@ -122,7 +123,11 @@ class AutoencoderLoop {
         break;
       }
       adam_->zeroGrad();
-      const at::Tensor value = loss(step_);
+      at::Tensor value;
+      {
+        CpuAutocast autocast(options_.bf16Autocast);
+        value = loss(step_).to(at::kFloat);
+      }
       value.backward();
       clipGradNorm(list_, options_.maxGradNorm);
       adam_->step(options_.adam.learningRate);
@@ -174,6 +179,7 @@ class AutoencoderLoop {
             {"crop_size", options_.cropSize},
             {"crop_frames", options_.cropFrames},
             {"crop_latents", options_.cropLatents},
+            {"bf16_autocast", options_.bf16Autocast},
             {"seconds", seconds_}};
   }
 
@@ -196,6 +202,11 @@ class AutoencoderLoop {
     if (ck.config.value("stage", "") != kind_)
       throw core::InputError("checkpoint " + latest->string() + " is of a '" + ck.config.value("stage", "") +
                              "' run, not " + kind_ + " (use another checkpoint folder)");
+    // Precision changes every step after the resume: the run would match neither setting's.
+    if (ck.config.value("bf16_autocast", false) != options_.bf16Autocast)
+      throw core::ParamError("bf16", "checkpoint " + latest->string() + " was trained with bf16 autocast " +
+                             (options_.bf16Autocast ? "off" : "on") + "; resume it with the same setting or use "
+                             "another checkpoint folder");
     at::NoGradGuard noGrad;
     std::map<std::string, at::Tensor> adamState;
     for (const auto& [key, t] : ck.tensors)
@@ -374,9 +385,11 @@ AutoencoderTrainResult trainVideoVae(const video::WanVaeConfig& config, const st
     std::mt19937_64 rng(stepSeed);
     at::Generator noise = runtime::makeGenerator(stepSeed ^ 0x9E3779B97F4A7C15ULL);
     const at::Tensor x = crops.draw(rng, options.batchSize);
-    const at::Tensor moments = video::WanVideoVae::trainingMoments(config, loop.parameters(), x);
+    // Under bf16 autocast the convolutions return bf16; the loss terms are taken in float32.
+    const at::Tensor moments = video::WanVideoVae::trainingMoments(config, loop.parameters(), x).to(at::kFloat);
     const at::Tensor mu = moments.narrow(1, 0, z), logvar = moments.narrow(1, z, z).clamp(-30.0, 20.0);
-    const at::Tensor recon = video::WanVideoVae::trainingDecode(config, loop.parameters(), sampleLatents(mu, logvar, noise));
+    const at::Tensor recon =
+        video::WanVideoVae::trainingDecode(config, loop.parameters(), sampleLatents(mu, logvar, noise)).to(at::kFloat);
     const at::Tensor target = x * 2.0 - 1.0;
     at::Tensor value = (recon - target).abs().mean() + options.klWeight * klTerm(mu, logvar);
     if (options.colourWeight > 0.0)
@@ -475,8 +488,9 @@ AutoencoderTrainResult trainAudioVae(const audio::AudioVaeConfig& config, const 
     const at::Tensor mel = draw(rng, options.batchSize);
     const audio::MmaudioVae vae = vaeOf(loop.parameters());
     const audio::AudioVaePosterior post = vae.encodeMelDifferentiable(mel);
-    const at::Tensor recon = vae.decodeMelDifferentiable(sampleLatents(post.mean, post.logvar, noise));
-    at::Tensor value = ((recon - mel) / dataStd).abs().mean() + options.klWeight * klTerm(post.mean, post.logvar);
+    const at::Tensor mean = post.mean.to(at::kFloat), logvar = post.logvar.to(at::kFloat);
+    const at::Tensor recon = vae.decodeMelDifferentiable(sampleLatents(mean, logvar, noise)).to(at::kFloat);
+    at::Tensor value = ((recon - mel) / dataStd).abs().mean() + options.klWeight * klTerm(mean, logvar);
     if (options.harmonicWeight > 0.0)
       value = value + options.harmonicWeight / rippleScale *
                           (harmonicRipple(recon, rippleBins) - harmonicRipple(mel, rippleBins)).abs().mean();

@@ -1,12 +1,12 @@
 #include "presence/models/training/trainer.hpp"
 
-#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 
 #include <chrono>
 #include <cmath>
 
 #include "presence/core/error.hpp"
+#include "presence/models/training/cpu_autocast.hpp"
 #include "presence/runtime/rng.hpp"
 #include "presence/runtime/tensor_util.hpp"
 #include "presence/runtime/torch_compat.hpp"
@@ -17,44 +17,6 @@ namespace {
 
 // Validation draws come from their own stream so they never coincide with a training step's.
 constexpr uint64_t kValidationStream = 0x76616C6964ULL;
-
-// CPU autocast to bf16 for the forward pass. LibTorch 2.4 replaced the CPU-specific setters by
-// device-type ones.
-class CpuAutocast {
- public:
-  explicit CpuAutocast(bool on) : on_(on) {
-    if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    wasEnabled_ = at::autocast::is_autocast_enabled(at::kCPU);
-    wasDtype_ = at::autocast::get_autocast_dtype(at::kCPU);
-    at::autocast::set_autocast_enabled(at::kCPU, true);
-    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-#else
-    wasEnabled_ = at::autocast::is_cpu_enabled();
-    wasDtype_ = at::autocast::get_autocast_cpu_dtype();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-#endif
-    at::autocast::increment_nesting();
-  }
-  ~CpuAutocast() {
-    if (!on_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCPU, wasEnabled_);
-    at::autocast::set_autocast_dtype(at::kCPU, wasDtype_);
-#else
-    at::autocast::set_cpu_enabled(wasEnabled_);
-    at::autocast::set_autocast_cpu_dtype(wasDtype_);
-#endif
-  }
-  CpuAutocast(const CpuAutocast&) = delete;
-  CpuAutocast& operator=(const CpuAutocast&) = delete;
-
- private:
-  bool on_, wasEnabled_ = false;
-  at::ScalarType wasDtype_ = at::kBFloat16;
-};
 
 // What a run's guidance dropout was; a run without it records share 0, as do checkpoints from
 // before the option.

@@ -1,7 +1,7 @@
 // The VAE trainers on the tiny presets: the loss falls on a fixed synthetic set, the trained
 // weights load into the VAE classes, the video VAE's folded latent statistics are zero-mean and
 // unit-variance on the measurement crops, and a resumed run ends with the same weights as an
-// uninterrupted one.
+// uninterrupted one; bf16 autocast trains as well.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include "presence/core/error.hpp"
 #include "presence/models/audio/mmaudio_vae.hpp"
 #include "presence/models/training/autoencoder_training.hpp"
+#include "presence/models/training/cpu_autocast.hpp"
 #include "presence/models/video/wan_video_vae.hpp"
 
 namespace presence::models::training {
@@ -135,6 +136,50 @@ TEST(VideoVaeTraining, ResumedRunEndsWithTheSameWeights) {
   EXPECT_EQ(resumed.startStep, 3);
   EXPECT_EQ(resumed.step, 6);
   ASSERT_EQ(resumed.history.size(), 6u);
+  for (const auto& [name, t] : uninterrupted.stateDict)
+    EXPECT_TRUE(at::equal(t, resumed.stateDict.at(name))) << name;
+}
+
+// bf16 autocast really changes the arithmetic, still trains (the loss falls as in float32 and ends
+// near it), leaves autocast off behind it, resumes to the same weights with the same setting and
+// refuses a checkpoint of the other setting by naming the parameter.
+TEST(VideoVaeTraining, Bf16AutocastTrainsAndResumesOnlyWithItsSetting) {
+  const auto config = video::videoVaePreset("tiny");
+  const auto clips = movingSquares(3);
+  auto o = videoOptions(40);
+  const auto f32 = trainVideoVae(config, clips, o);
+  o.bf16Autocast = true;
+  const auto bf16 = trainVideoVae(config, clips, o);
+  EXPECT_FALSE(CpuAutocast::enabled());
+  ASSERT_EQ(bf16.history.size(), 40u);
+  EXPECT_NE(bf16.history.back().trainLoss, f32.history.back().trainLoss);
+  EXPECT_LT(meanLoss(bf16.history, 30, 40), 0.7 * meanLoss(bf16.history, 0, 5));
+  EXPECT_NEAR(meanLoss(bf16.history, 30, 40), meanLoss(f32.history, 30, 40), 0.15 * meanLoss(f32.history, 30, 40));
+  EXPECT_GT(bf16.psnr, 10.0);
+  for (const auto& [name, t] : bf16.stateDict) EXPECT_EQ(t.scalar_type(), at::kFloat) << name;
+
+  TempFolder a, b;
+  auto whole = videoOptions(6);
+  whole.bf16Autocast = true;
+  whole.checkpointDir = a.path;
+  const auto uninterrupted = trainVideoVae(config, clips, whole);
+  auto first = whole;
+  first.steps = 3;
+  first.checkpointDir = b.path;
+  trainVideoVae(config, clips, first);
+  auto other = videoOptions(6);  // float32 on the bf16 run's checkpoint
+  other.checkpointDir = b.path;
+  try {
+    trainVideoVae(config, clips, other);
+    ADD_FAILURE() << "a bf16 checkpoint resumed in float32";
+  } catch (const core::ParamError& e) {
+    EXPECT_EQ(e.param(), "bf16");
+    EXPECT_NE(std::string(e.what()).find("bf16 autocast on"), std::string::npos) << e.what();
+  }
+  auto second = whole;
+  second.checkpointDir = b.path;
+  const auto resumed = trainVideoVae(config, clips, second);
+  EXPECT_EQ(resumed.startStep, 3);
   for (const auto& [name, t] : uninterrupted.stateDict)
     EXPECT_TRUE(at::equal(t, resumed.stateDict.at(name))) << name;
 }
@@ -379,6 +424,18 @@ TEST(AudioVaeTraining, LossFallsAndTheWeightsLoad) {
   o.harmonicWeight = 1.0;
   o.harmonicMaxHz = 10.0;  // below the first bin's centre: no ripple to weigh
   EXPECT_THROW(trainAudioVae(config, tones(1), o), core::InputError);
+}
+
+TEST(AudioVaeTraining, Bf16AutocastTrains) {
+  const auto config = audio::audioVaePreset("tiny");
+  AutoencoderTrainOptions o = audioOptions(40, 3);
+  const auto f32 = trainAudioVae(config, tones(3), o);
+  o.bf16Autocast = true;
+  const auto bf16 = trainAudioVae(config, tones(3), o);
+  EXPECT_FALSE(CpuAutocast::enabled());
+  EXPECT_NE(bf16.history.back().trainLoss, f32.history.back().trainLoss);
+  EXPECT_LT(meanLoss(bf16.history, 30, 40), 0.8 * meanLoss(bf16.history, 0, 5));
+  EXPECT_NEAR(meanLoss(bf16.history, 30, 40), meanLoss(f32.history, 30, 40), 0.15 * meanLoss(f32.history, 30, 40));
 }
 
 // The pitch check measures what the harmonic term trains: with the same seed, steps and data, the

@@ -60,6 +60,10 @@ struct AutoencoderTrainOptions {
   /// What moves — a mouth opening, a head turning — is a small share of the pixels, and a latent
   /// frame spans four frames, so the pixel L1 lets the decoder hold a mouth still. 0: off.
   double motionWeight = 0.0;
+  /// Forward passes under CPU bfloat16 autocast (convolutions in bf16; weights, optimiser and the
+  /// loss terms stay float32). A video VAE step ran 1.6 times faster on a CPU with bf16 matrix
+  /// units (docs/benchmarks.md); a run records it and resumes only with the same setting.
+  bool bf16Autocast = false;
   std::filesystem::path checkpointDir;  ///< empty: no checkpoints, no resume
   int64_t checkpointEvery = 0;          ///< steps; 0: only at the end (when a folder is set)
   /// Per completed step; returning true cancels before the next step.
