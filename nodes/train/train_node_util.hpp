@@ -1,14 +1,16 @@
-// Shared by the training nodes: the dataset folder a node reads, the loss plot as an IMAGE, and
-// durations for progress messages.
+// Shared by the training nodes: the dataset folder a node reads, the loss plot as an IMAGE,
+// durations for progress messages, and the intra-op thread count a trainer runs with.
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "presence/core/media.hpp"
 #include "presence/core/node.hpp"
+#include "presence/runtime/intra_op_threads.hpp"
 
 namespace presence::nodes::train {
 
@@ -22,5 +24,13 @@ core::ImageBatch plotImage(const at::Tensor& plot);
 
 /// "0.42 s", "12 s".
 std::string secondsText(double seconds);
+
+/// The 'threads' parameter of a trainer node.
+core::ParamSpec threadsParam();
+
+/// The node's 'threads' for the rest of its run. Warns about more than one thread where the
+/// matrix products run in float32 through OpenBLAS (the DiT stages without bf16), whose own
+/// threads then contend with OpenMP's.
+std::unique_ptr<runtime::IntraOpThreads> trainingThreads(core::NodeContext& ctx, bool float32MatrixProducts);
 
 }  // namespace presence::nodes::train

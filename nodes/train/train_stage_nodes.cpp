@@ -145,6 +145,7 @@ class TrainStageNode final : public Node {
       return ctx.cancelled();
     };
 
+    const auto threads = trainingThreads(ctx, /*float32MatrixProducts=*/!o.bf16Autocast);
     tr::Trainer trainer(weights, o);
     media::blameParam(ctx, "checkpoint_prefix", [&] { return trainer.resume(); });
     const auto result = trainer.run(source, validation);
@@ -249,6 +250,7 @@ void add(NodeRegistry& registry, const std::string& origin, Kind kind) {
   d.params.push_back(stringParam("negative_audio", std::string(gen::kDefaultAudioNegative),
                                  "The audio negative prompt guidance will use (caption_compose's default)."));
   d.params.push_back(boolParam("bf16", false, "Forward under bfloat16 autocast (weights stay float32)."));
+  d.params.push_back(threadsParam());
   d.params.push_back(floatParam("clip_grad_norm", 1.0, 0.0, 1e6, "Global gradient norm limit; 0: no clipping."));
   d.params.push_back(intParam("checkpoint_every", 0, 0, 100000000, "Steps between checkpoints; 0: only at the end."));
   d.params.push_back(intParam("validate_every", 0, 0, 100000000, "Steps between validations; 0: only at the end."));

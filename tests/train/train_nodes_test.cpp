@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include "copy_caption.hpp"
@@ -614,6 +615,26 @@ TEST_F(TrainNodes, Stage2ResumesFromItsCheckpoint) {
   EXPECT_TRUE(resumed);
 }
 
+// 'threads' holds for the node's run and is given back; float32 on more than one thread is
+// warned about (OpenBLAS's own threads contend with them), bf16 on more than one is not.
+TEST_F(TrainNodes, StageThreadsHoldForTheRunAndFloat32IsWarnedAbout) {
+  const Value ds = dataset("mixed");
+  const int before = at::get_num_threads();
+  auto warned = [](const FakeContext& ctx) {
+    bool w = false;
+    for (const auto& l : ctx.logs) w = w || l.find("in float32: OpenBLAS's own threads") != std::string::npos;
+    return w;
+  };
+  for (bool bf16 : {false, true}) {
+    FakeContext ctx = context("presence.train_stage1");
+    ctx.link("model", model()).link("dataset", ds).set("tower", "video").set("iterations", 1);
+    ctx.set("checkpoint_prefix", bf16 ? "threads_bf16" : "threads_f32").set("threads", before + 1).set("bf16", bf16);
+    run("presence.train_stage1", ctx);
+    EXPECT_EQ(at::get_num_threads(), before);
+    EXPECT_EQ(warned(ctx), !bf16);
+  }
+}
+
 TEST_F(TrainNodes, Stage3TrainsOnMultiViewClips) {
   FakeContext ctx = stage("presence.train_stage3", dataset("mixed"), 2, "s3");
   expectRun(ctx, "s3", 2);
@@ -880,6 +901,20 @@ TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {
   longCrops.set("crop_frames", 101);
   const std::string longMsg = failure("presence.train_video_vae", longCrops);
   EXPECT_EQ(longMsg.rfind("crop_frames: 101 frames per crop, but the longest of the ", 0), 0u) << longMsg;
+
+  // A bf16 run (on two intra-op threads, given back afterwards) resumed in float32 names 'bf16'.
+  const int threadsBefore = at::get_num_threads();
+  FakeContext bf16 = context("presence.train_audio_vae");
+  bf16.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 1).set("crop_latents", 8);
+  bf16.set("filename_prefix", "m/audio_bf16").set("bf16", true).set("threads", threadsBefore + 1);
+  run("presence.train_audio_vae", bf16);
+  EXPECT_EQ(at::get_num_threads(), threadsBefore);
+  FakeContext resumedF32 = context("presence.train_audio_vae");
+  resumedF32.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 2).set("crop_latents", 8);
+  resumedF32.set("filename_prefix", "m/audio_bf16");
+  const std::string bf16Msg = failure("presence.train_audio_vae", resumedF32);
+  EXPECT_EQ(bf16Msg.rfind("bf16: checkpoint ", 0), 0u) << bf16Msg;
+  EXPECT_NE(bf16Msg.find("trained with bf16 autocast on"), std::string::npos) << bf16Msg;
 
   FakeContext tok = context("presence.train_tokenizer");
   tok.set("folder", (root_ / "nothing-here").string());
