@@ -1,5 +1,6 @@
 // Training throughput of the `small` DiT preset per stage, float32 and bf16 autocast, and the
-// share of this machine's matrix-product rate it reaches (not in CTest; docs/benchmarks.md).
+// share of this machine's matrix-product rate it reaches; then the `small` video and audio VAEs'
+// training steps at the default model's recipe settings (not in CTest; docs/benchmarks.md).
 // Usage: training_bench [steps per case, default 3] [intra-op threads, default LibTorch's]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -8,8 +9,11 @@
 #include <cstdio>
 #include <string>
 
+#include "presence/models/audio/vae_config.hpp"
 #include "presence/models/dit/dit_presets.hpp"
+#include "presence/models/training/autoencoder_training.hpp"
 #include "presence/models/training/trainer.hpp"
+#include "presence/models/video/video_vae_config.hpp"
 #include "presence/runtime/rng.hpp"
 
 using namespace presence::models;
@@ -41,6 +45,47 @@ training::TrainingBatch benchBatch(const dit::DitConfig& c) {
   b.references.faces = presence::runtime::randn({1, c.video.inDim, 1, 4, 4}, 4);
   b.references.voices = {presence::runtime::randn({1, 100, c.audio.inDim}, 5)};
   return b;
+}
+
+// Seconds a step of a VAE trainer's run, the first step (allocations) left out.
+double vaeStepSeconds(const training::AutoencoderTrainResult& r) {
+  const auto& h = r.history;
+  return (h.back().seconds - h.front().seconds) / static_cast<double>(h.size() - 1);
+}
+
+// The recipe's VAE settings (samples/graphs/train_default_model.json) on random clips: the cost of
+// a step does not depend on what the pixels or samples are.
+void vaeTable(int64_t steps) {
+  std::vector<at::Tensor> clips, waves;
+  for (int i = 0; i < 4; ++i) {
+    clips.push_back(at::rand({49, 128, 128, 3}));
+    waves.push_back(at::rand({32000}) * 0.2 - 0.1);
+  }
+  std::printf("\n| VAE | dtype | s/step | throughput |\n|---|---|---|---|\n");
+  for (bool bf16 : {false, true}) {
+    training::AutoencoderTrainOptions o;
+    o.steps = steps + 1;
+    o.batchSize = 4;
+    o.cropSize = 64;
+    o.cropFrames = 13;
+    o.klWeight = 1e-4;
+    o.bf16Autocast = bf16;
+    const double s = vaeStepSeconds(training::trainVideoVae(video::videoVaePreset("small"), clips, o));
+    std::printf("| video `small`, 4 crops of 13 frames at 64×64 | %s | %.3f | %.1f frames/s |\n",
+                bf16 ? "bf16 autocast" : "f32", s, 4 * 13 / s);
+    std::fflush(stdout);
+  }
+  for (bool bf16 : {false, true}) {
+    training::AutoencoderTrainOptions o;
+    o.steps = steps + 1;
+    o.batchSize = 8;
+    o.cropLatents = 32;
+    o.bf16Autocast = bf16;
+    const double s = vaeStepSeconds(training::trainAudioVae(audio::audioVaePreset("small"), waves, o));
+    std::printf("| audio `small`, 8 crops of 32 latents (1.02 s) | %s | %.3f | %.1f s of audio/s |\n",
+                bf16 ? "bf16 autocast" : "f32", s, 8 * 32 / 31.25 / s);
+    std::fflush(stdout);
+  }
 }
 
 }  // namespace
@@ -87,5 +132,6 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+  vaeTable(steps);
   return 0;
 }
