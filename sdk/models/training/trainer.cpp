@@ -226,6 +226,11 @@ bool Trainer::resume() {
     throw core::InputError("checkpoint " + latest->string() + " was trained with face_loss_weight " +
                            std::to_string(was) + ", this run asks for " + std::to_string(options_.faceLossWeight) +
                            " (set the same face_loss_weight, or use another checkpoint folder)");
+  // And its precision; checkpoints from before the record trained in float32 or said so.
+  if (const bool was = ck.config.value("bf16_autocast", false); was != options_.bf16Autocast)
+    throw core::ParamError("bf16", "checkpoint " + latest->string() + " was trained with bf16 autocast " +
+                                       (was ? "on" : "off") + "; resume it with the same setting, or use another "
+                                       "checkpoint folder");
   loadCheckpointWeights(*latest, *weights_);
   std::map<std::string, at::Tensor> state;
   for (const auto& [k, t] : ck.tensors)

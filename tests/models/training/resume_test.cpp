@@ -222,6 +222,25 @@ TEST(TrainingResume, OtherFaceLossWeightIsRefused) {
   EXPECT_TRUE(same.resume());
 }
 
+// So is bf16 autocast, refused by naming the node's 'bf16' parameter.
+TEST(TrainingResume, OtherBf16SettingIsRefused) {
+  TempDir tmp;
+  auto o = oneVideoStep(tmp.path);
+  runOn(test::tinyWeights(), o);
+  o.bf16Autocast = true;
+  expectResumeRefused(o, "was trained with bf16 autocast off");
+  Trainer refused(test::tinyWeights(), o);
+  try {
+    refused.resume();
+    ADD_FAILURE() << "resumed a float32 checkpoint in bf16";
+  } catch (const core::ParamError& e) {
+    EXPECT_EQ(e.param(), "bf16");
+  }
+  o.bf16Autocast = false;
+  Trainer same(test::tinyWeights(), o);
+  EXPECT_TRUE(same.resume());
+}
+
 // A checkpoint continues the training that made it: resuming with other starting weights (an
 // upstream stage that was extended and rerun) is refused rather than silently keeping the old
 // result; the same starting weights (a rerun after a kill) resume as before.
