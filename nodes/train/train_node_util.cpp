@@ -37,8 +37,8 @@ std::string secondsText(double seconds) {
 core::ParamSpec threadsParam() {
   return media::intParam("threads", 0, 0, 256,
                          "LibTorch's intra-op CPU threads while this node trains; 0: LibTorch's setting (one thread "
-                         "with Debian's LibTorch 1.13). On a 2-core machine 2 threads trained 1.4–1.6 times faster "
-                         "than one with bf16 on, and the video VAE in float32 as well; the DiT stages in float32 ran 2 "
+                         "with Debian's LibTorch 1.13). On a 2-core machine 2 threads trained 1.3–1.6 times faster "
+                         "than one with bf16 on, and the video VAE in float32 as well; the DiT stages in float32 ran 2–3 "
                          "times slower, as OpenBLAS's own threads contend with them (docs/benchmarks.md). Nodes "
                          "already running beside it keep their setting.");
 }
@@ -48,7 +48,7 @@ std::unique_ptr<runtime::IntraOpThreads> trainingThreads(core::NodeContext& ctx,
   if (threads > 1 && float32MatrixProducts)
     ctx.log(core::LogLevel::Warning,
             "threads " + std::to_string(threads) + " in float32: OpenBLAS's own threads contend with LibTorch's, "
-            "and the DiT stages ran 2 times slower with 2 threads than with 1 (docs/benchmarks.md); set bf16 or "
+            "and the DiT stages ran 2–3 times slower with 2 threads than with 1 (docs/benchmarks.md); set bf16 or "
             "leave threads at 0");
   return std::make_unique<runtime::IntraOpThreads>(threads);
 }
