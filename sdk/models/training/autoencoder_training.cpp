@@ -126,7 +126,7 @@ class AutoencoderLoop {
       at::Tensor value;
       {
         CpuAutocast autocast(options_.bf16Autocast);
-        value = loss(step_).to(at::kFloat);
+        value = loss(step_);  // the losses take their terms in float32
       }
       value.backward();
       clipGradNorm(list_, options_.maxGradNorm);

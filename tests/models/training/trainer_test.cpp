@@ -1,11 +1,10 @@
 // The three stages on the `tiny` preset: loss falls, the right weights train, accumulation,
 // autocast, progress and cancellation, and clear errors for bad batches.
-#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
-#include <torch/version.h>
 
 #include <cmath>
 
+#include "presence/models/training/cpu_autocast.hpp"
 #include "training_test_util.hpp"
 
 namespace presence::models::training {
@@ -224,11 +223,7 @@ TEST(TrainerRun, DeterministicAndBf16AutocastDiffers) {
   EXPECT_TRUE(at::equal(a.second, b.second));
   EXPECT_NE(a.first, c.first);  // bf16 really ran
   EXPECT_NEAR(a.first, c.first, 0.05 * a.first);
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCPU));  // restored after the step
-#else
-  EXPECT_FALSE(at::autocast::is_cpu_enabled());  // restored after the step
-#endif
+  EXPECT_FALSE(CpuAutocast::enabled());  // restored after the step
 }
 
 TEST(TrainerRun, ProgressEtaAndCancellation) {
