@@ -57,7 +57,7 @@ class TrainAutoencoderNode final : public Node {
     };
     const std::string preset = ctx.paramString("preset");
     const int64_t maxClips = ctx.paramInt("max_clips");
-    const auto threads = trainingThreads(ctx, /*float32MatrixProducts=*/false);
+    const int threads = trainingThreads(ctx, /*float32MatrixProducts=*/false);
 
     tr::AutoencoderTrainResult result;
     std::map<std::string, std::string> metadata{{"presence.preset", preset}};
@@ -96,7 +96,8 @@ class TrainAutoencoderNode final : public Node {
       if (longest < o.cropFrames)
         ctx.fail("crop_frames", std::to_string(o.cropFrames) + " frames per crop, but the longest of the " +
                                     std::to_string(clips.size()) + " clips read has " + std::to_string(longest));
-      result = media::blameParam(ctx, "crop_size", [&] { return tr::trainVideoVae(config, clips, o); });
+      result = media::blameParam(
+          ctx, "crop_size", [&] { return runtime::runWithIntraOpThreads(threads, [&] { return tr::trainVideoVae(config, clips, o); }); });
       metadata["presence.frames_seen"] = std::to_string(result.step * o.batchSize * o.cropFrames);
     } else {
       o.cropLatents = ctx.paramInt("crop_latents");
@@ -111,7 +112,8 @@ class TrainAutoencoderNode final : public Node {
       }
       if (waves.empty()) throw InputError("dataset " + manifest.root.string() + " has no audio to train an audio VAE on");
       const auto config = media::blameParam(ctx, "preset", [&] { return models::audio::audioVaePreset(preset); });
-      result = media::blameParam(ctx, "crop_latents", [&] { return tr::trainAudioVae(config, waves, o); });
+      result = media::blameParam(
+          ctx, "crop_latents", [&] { return runtime::runWithIntraOpThreads(threads, [&] { return tr::trainAudioVae(config, waves, o); }); });
     }
     ctx.throwIfCancelled();
     if (result.cancelled) throw Cancelled();

@@ -43,14 +43,14 @@ core::ParamSpec threadsParam() {
                          "already running beside it keep their setting.");
 }
 
-std::unique_ptr<runtime::IntraOpThreads> trainingThreads(core::NodeContext& ctx, bool float32MatrixProducts) {
+int trainingThreads(core::NodeContext& ctx, bool float32MatrixProducts) {
   const auto threads = static_cast<int>(ctx.paramInt("threads"));
   if (threads > 1 && float32MatrixProducts)
     ctx.log(core::LogLevel::Warning,
             "threads " + std::to_string(threads) + " in float32: OpenBLAS's own threads contend with LibTorch's, "
             "and the DiT stages ran 2–3 times slower with 2 threads than with 1 (docs/benchmarks.md); set bf16 or "
             "leave threads at 0");
-  return std::make_unique<runtime::IntraOpThreads>(threads);
+  return threads;
 }
 
 }  // namespace presence::nodes::train

@@ -5,7 +5,6 @@
 #include <ATen/ATen.h>
 
 #include <filesystem>
-#include <memory>
 #include <string>
 
 #include "presence/core/media.hpp"
@@ -28,9 +27,9 @@ std::string secondsText(double seconds);
 /// The 'threads' parameter of a trainer node.
 core::ParamSpec threadsParam();
 
-/// The node's 'threads' for the rest of its run. Warns about more than one thread where the
-/// matrix products run in float32 through OpenBLAS (the DiT stages without bf16), whose own
-/// threads then contend with OpenMP's.
-std::unique_ptr<runtime::IntraOpThreads> trainingThreads(core::NodeContext& ctx, bool float32MatrixProducts);
+/// The node's 'threads', for runtime::runWithIntraOpThreads around its training. Warns about more
+/// than one thread where the matrix products run in float32 through OpenBLAS (the DiT stages
+/// without bf16), whose own threads then contend with OpenMP's.
+int trainingThreads(core::NodeContext& ctx, bool float32MatrixProducts);
 
 }  // namespace presence::nodes::train

@@ -145,10 +145,10 @@ class TrainStageNode final : public Node {
       return ctx.cancelled();
     };
 
-    const auto threads = trainingThreads(ctx, /*float32MatrixProducts=*/!o.bf16Autocast);
+    const int threads = trainingThreads(ctx, /*float32MatrixProducts=*/!o.bf16Autocast);
     tr::Trainer trainer(weights, o);
     media::blameParam(ctx, "checkpoint_prefix", [&] { return trainer.resume(); });
-    const auto result = trainer.run(source, validation);
+    const auto result = runtime::runWithIntraOpThreads(threads, [&] { return trainer.run(source, validation); });
     for (const auto& name : weights->names()) weights->get(name).requires_grad_(false);
     ctx.throwIfCancelled();
     ctx.log(LogLevel::Info, tr::stageName(stage) + ": " + std::to_string(train.size()) + " training clips in " +
@@ -162,7 +162,8 @@ class TrainStageNode final : public Node {
     if (fs::exists(folder / "loss_curve.csv")) files.paths.push_back((folder / "loss_curve.csv").string());
     if (!val.empty()) {
       ctx.progress(1.0, "reference check on " + std::to_string(val.size()) + " validation clips");
-      const ReferenceCheck check = checkReferences(trainer, val, stage);
+      const ReferenceCheck check =
+          runtime::runWithIntraOpThreads(threads, [&] { return checkReferences(trainer, val, stage); });
       for (const auto& line : check.summary()) ctx.log(LogLevel::Info, "reference check, " + line);
       const fs::path checkFile = folder / "reference_check.json";
       core::writeFileAtomically(checkFile, check.toJson().dump(2) + "\n");

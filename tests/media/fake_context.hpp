@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -52,7 +53,10 @@ class FakeContext final : public NodeContext {
     EXPECT_EQ(value.type(), descriptor_.findOutput(port)->type) << port;
     outputs[std::string(port)] = std::move(value);
   }
-  void progress(double fraction, std::string_view) override { progressSeen.push_back(fraction); }
+  void progress(double fraction, std::string_view message) override {
+    progressSeen.push_back(fraction);
+    if (onProgress) onProgress(message);
+  }
   void preview(const Value&) override { ++previews; }
   void log(LogLevel, std::string_view message) override { logs.emplace_back(message); }
   bool cancelled() const override { return cancel; }
@@ -61,6 +65,7 @@ class FakeContext final : public NodeContext {
 
   std::map<std::string, Value> outputs;
   std::vector<double> progressSeen;
+  std::function<void(std::string_view message)> onProgress;  // called on the thread that reports it
   std::vector<std::string> logs;
   int previews = 0;
   bool cancel = false;

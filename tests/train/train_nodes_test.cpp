@@ -8,6 +8,8 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -629,7 +631,19 @@ TEST_F(TrainNodes, StageThreadsHoldForTheRunAndFloat32IsWarnedAbout) {
     FakeContext ctx = context("presence.train_stage1");
     ctx.link("model", model()).link("dataset", ds).set("tower", "video").set("iterations", 1);
     ctx.set("checkpoint_prefix", bf16 ? "threads_bf16" : "threads_f32").set("threads", before + 1).set("bf16", bf16);
+    // Where the trainer reports its steps: the count, on a thread of the node's own (no OpenMP pool
+    // outlives it on the caller's).
+    std::vector<int> during;
+    bool onTheCallersThread = false;
+    ctx.onProgress = [&, caller = std::this_thread::get_id()](std::string_view message) {
+      if (message.rfind("step ", 0) != 0) return;
+      during.push_back(at::get_num_threads());
+      onTheCallersThread = onTheCallersThread || std::this_thread::get_id() == caller;
+    };
     run("presence.train_stage1", ctx);
+    ASSERT_FALSE(during.empty());
+    for (int n : during) EXPECT_EQ(n, before + 1);
+    EXPECT_FALSE(onTheCallersThread);
     EXPECT_EQ(at::get_num_threads(), before);
     EXPECT_EQ(warned(ctx), !bf16);
   }
@@ -907,11 +921,18 @@ TEST_F(TrainNodes, ComponentTrainersNameTheBadParameter) {
   FakeContext bf16 = context("presence.train_audio_vae");
   bf16.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 1).set("crop_latents", 8);
   bf16.set("filename_prefix", "m/audio_bf16").set("bf16", true).set("threads", threadsBefore + 1);
+  std::vector<int> during;  // the count where the trainer reports its steps
+  bf16.onProgress = [&](std::string_view message) {
+    if (message.rfind("step ", 0) == 0) during.push_back(at::get_num_threads());
+  };
   run("presence.train_audio_vae", bf16);
+  ASSERT_FALSE(during.empty());
+  for (int n : during) EXPECT_EQ(n, threadsBefore + 1);
   EXPECT_EQ(at::get_num_threads(), threadsBefore);
+  // The refusal comes from the thread the training runs on, and still names the parameter.
   FakeContext resumedF32 = context("presence.train_audio_vae");
   resumedF32.set("folder", (root_ / "mixed").string()).set("preset", "tiny").set("iterations", 2).set("crop_latents", 8);
-  resumedF32.set("filename_prefix", "m/audio_bf16");
+  resumedF32.set("filename_prefix", "m/audio_bf16").set("threads", threadsBefore + 1);
   const std::string bf16Msg = failure("presence.train_audio_vae", resumedF32);
   EXPECT_EQ(bf16Msg.rfind("bf16: checkpoint ", 0), 0u) << bf16Msg;
   EXPECT_NE(bf16Msg.find("trained with bf16 autocast on"), std::string::npos) << bf16Msg;

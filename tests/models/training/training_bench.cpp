@@ -1,19 +1,23 @@
 // Training throughput of the `small` DiT preset per stage, float32 and bf16 autocast, and the
 // share of this machine's matrix-product rate it reaches; then the `small` video and audio VAEs'
-// training steps at the default model's recipe settings (not in CTest; docs/benchmarks.md).
+// training steps at the default model's recipe settings, and with more than one thread a stage-2
+// step beside another thread's idle OpenMP pool (not in CTest; docs/benchmarks.md).
 // Usage: training_bench [steps per case, default 3] [intra-op threads, default LibTorch's]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "presence/models/audio/vae_config.hpp"
 #include "presence/models/dit/dit_presets.hpp"
 #include "presence/models/training/autoencoder_training.hpp"
 #include "presence/models/training/trainer.hpp"
 #include "presence/models/video/video_vae_config.hpp"
+#include "presence/runtime/intra_op_threads.hpp"
 #include "presence/runtime/rng.hpp"
 
 using namespace presence::models;
@@ -88,12 +92,60 @@ void vaeTable(int64_t steps) {
   }
 }
 
+// Seconds a stage-2 step in bf16 on `threads` intra-op threads, run on a thread of its own.
+double stage2Bf16Step(const dit::DitConfig& cfg, int64_t steps, int threads) {
+  return presence::runtime::runWithIntraOpThreads(threads, [&] {
+    auto weights = std::make_shared<dit::DitWeights>(dit::DitWeights::allocate(cfg, at::kCPU, at::kFloat, 1));
+    training::TrainerOptions o;
+    o.stage = training::Stage::Stage2Joint;
+    o.steps = steps + 1;
+    o.bf16Autocast = true;
+    training::Trainer trainer(weights, o);
+    auto source = training::cyclingBatchSource({benchBatch(cfg)});
+    trainer.trainStep(source);
+    const auto t = Clock::now();
+    for (int64_t s = 0; s < steps; ++s) trainer.trainStep(source);
+    return secondsSince(t) / static_cast<double>(steps);
+  });
+}
+
+// OpenMP keeps a pool of workers for each thread that ran more than one intra-op thread, while
+// that thread lives; once the pools hold more threads than there are cores, its workers sleep
+// between parallel regions instead of spinning. The same stage-2 step alone and while another
+// live thread holds such a pool (an executor worker that ran an earlier node itself). Run before
+// the main thread opens a pool of its own.
+std::string poolTable(const dit::DitConfig& cfg, int64_t steps, int threads) {
+  char row[160];
+  std::string table = "\n| stage2, bf16 autocast, " + std::to_string(threads) +
+                      " threads, on a thread of its own | s/step |\n|---|---|\n";
+  std::snprintf(row, sizeof row, "| no other OpenMP pool alive | %.3f |\n", stage2Bf16Step(cfg, steps, threads));
+  table += row;
+  std::atomic<int> phase{0};
+  std::thread keeper([&] {
+    const presence::runtime::IntraOpThreads guard(threads);
+    (at::ones({1 << 21}) * 2.0).sum().item<double>();
+    phase = 1;
+    while (phase.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  });
+  while (phase.load() < 1) std::this_thread::yield();
+  std::snprintf(row, sizeof row, "| another live thread ran %d threads before (its pool idle) | %.3f |\n", threads,
+                stage2Bf16Step(cfg, steps, threads));
+  table += row;
+  phase = 2;
+  keeper.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::snprintf(row, sizeof row, "| that thread ended | %.3f |\n", stage2Bf16Step(cfg, steps, threads));
+  return table + row;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int64_t steps = argc > 1 ? std::stoll(argv[1]) : 3;
-  if (argc > 2) at::set_num_threads(std::stoi(argv[2]));
+  const int threads = argc > 2 ? std::stoi(argv[2]) : 0;
   const dit::DitConfig cfg = dit::preset("small");
+  const std::string pools = threads > 1 ? poolTable(cfg, steps, threads) : std::string();
+  if (threads > 0) at::set_num_threads(threads);
   const double rate32 = matmulRate(at::kFloat), rate16 = matmulRate(at::kBFloat16);
   std::printf("threads %d; 1024^3 matmul: f32 %.1f GFLOP/s, bf16 %.1f GFLOP/s\n", at::get_num_threads(), rate32 / 1e9,
               rate16 / 1e9);
@@ -133,5 +185,6 @@ int main(int argc, char** argv) {
     }
   }
   vaeTable(steps);
+  std::printf("%s", pools.c_str());
   return 0;
 }

@@ -7,11 +7,25 @@
 // workers that start meanwhile (a node running beside this one) and stay with them for every later
 // node. So the guard puts that start value back at once, from a short-lived thread of its own,
 // and only the calling thread keeps the count until the guard ends.
+//
+// More than one thread needs more: runWithIntraOpThreads(). libgomp keeps a pool of worker
+// threads for every thread that ever ran a parallel region on more than one thread, for as long
+// as that thread lives, and once the pools hold more threads than the machine has cores its
+// workers spin far less before sleeping, so every small operator waits for a wake-up. The
+// executor's workers live as long as the process: two-thread nodes on two of them, one after the
+// other, left the later ones training bf16 about twice as slowly (docs/benchmarks.md, "One OpenMP
+// pool at a time"). A node's multi-threaded work therefore runs on a thread of its own, whose pool
+// ends with it.
 #pragma once
 
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 
+#include <exception>
+#include <optional>
 #include <thread>
+#include <type_traits>
+#include <utility>
 
 namespace presence::runtime {
 
@@ -39,5 +53,37 @@ class IntraOpThreads {
   int before_;
   bool changed_ = false;
 };
+
+/// Runs `work` with `threads` intra-op threads (0: LibTorch's setting) and returns its result.
+/// More than one: on a thread started for it, which takes the caller's LibTorch thread-local state
+/// (grad and inference mode) and whose OpenMP pool ends when it does; the caller waits, so `work`
+/// may use the caller's locals, and its exceptions reach the caller. One: on the calling thread,
+/// which a single thread leaves without a pool.
+template <typename Work>
+auto runWithIntraOpThreads(int threads, Work&& work) -> std::invoke_result_t<Work&> {
+  using Result = std::invoke_result_t<Work&>;
+  static_assert(!std::is_reference_v<Result>, "return a value: the thread that made it has ended");
+  if ((threads > 0 ? threads : at::get_num_threads()) <= 1) {
+    const IntraOpThreads guard(threads);
+    return work();
+  }
+  const at::ThreadLocalState callerState;
+  std::exception_ptr failure;
+  [[maybe_unused]] std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>> result{};
+  std::thread([&] {
+    try {
+      const at::ThreadLocalStateGuard state(callerState);
+      const IntraOpThreads guard(threads);
+      if constexpr (std::is_void_v<Result>)
+        work();
+      else
+        result.emplace(work());
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }).join();
+  if (failure) std::rethrow_exception(failure);
+  if constexpr (!std::is_void_v<Result>) return std::move(*result);
+}
 
 }  // namespace presence::runtime
