@@ -37,10 +37,11 @@ std::string secondsText(double seconds) {
 core::ParamSpec threadsParam() {
   return media::intParam("threads", 0, 0, 256,
                          "LibTorch's intra-op CPU threads while this node trains; 0: LibTorch's setting (one thread "
-                         "with Debian's LibTorch 1.13). On a 2-core machine 2 threads trained 1.3–1.6 times faster "
-                         "than one with bf16 on, and the video VAE in float32 as well; the DiT stages in float32 ran 2–3 "
-                         "times slower, as OpenBLAS's own threads contend with them (docs/benchmarks.md). Nodes "
-                         "already running beside it keep their setting.");
+                         "with Debian's LibTorch 1.13). On a 2-core machine 2 threads with bf16 on trained the DiT "
+                         "stages about 1.25 times and the video VAE 1.5-2.6 times as fast as float32 on one; the DiT "
+                         "stages in float32 ran slower on 2, as OpenBLAS's own threads contend with them "
+                         "(docs/benchmarks.md). More than one thread runs on the process's one intra-op thread, so "
+                         "two such nodes train one after the other; nodes beside it keep their setting.");
 }
 
 int trainingThreads(core::NodeContext& ctx, bool float32MatrixProducts) {

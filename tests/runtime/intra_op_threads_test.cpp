@@ -1,8 +1,9 @@
 // IntraOpThreads: a training node's thread count applies to its own thread while it runs, is
 // undone afterwards, and reaches no other thread: neither one already running LibTorch work nor
 // one that starts it meanwhile (an executor worker would keep it for every later node).
-// runWithIntraOpThreads: more than one thread runs on a thread of its own, with the caller's
-// LibTorch state, and leaves no OpenMP pool behind (pools outnumbering the cores slow them all).
+// runWithIntraOpThreads: more than one thread runs on the one intra-op thread, with the caller's
+// LibTorch state, so the callers keep no OpenMP pools of their own (pools outnumbering the cores
+// slow them all).
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
@@ -147,8 +148,19 @@ std::pair<int, int> threadsAroundAWorkersRun(const std::function<void()>& nodeRu
   return {idle, after};
 }
 
-TEST(RunWithIntraOpThreads, LeavesNoThreadPoolBehind) {
-  runWithIntraOpThreads(2, parallelWork);  // whatever LibTorch starts once per process
+TEST(RunWithIntraOpThreads, OneLongLivedThreadHoldsTheOnlyPool) {
+  const auto first = runWithIntraOpThreads(2, [] {
+    parallelWork();
+    return std::this_thread::get_id();
+  });
+  std::thread::id second;
+  std::thread([&] { second = runWithIntraOpThreads(2, [] { return std::this_thread::get_id(); }); }).join();
+  EXPECT_EQ(first, second);
+  EXPECT_NE(first, std::this_thread::get_id());
+  EXPECT_EQ(runWithIntraOpThreads(2, [] { return runWithIntraOpThreads(3, [] { return at::get_num_threads(); }); }), 3)
+      << "a task that asks again runs at once";
+
+  // A long-lived caller (an executor's worker) is left without a pool after its run.
   const auto [idle, after] = threadsAroundAWorkersRun([] { runWithIntraOpThreads(2, parallelWork); });
   EXPECT_EQ(after, idle);
 

@@ -92,7 +92,7 @@ void vaeTable(int64_t steps) {
   }
 }
 
-// Seconds a stage-2 step in bf16 on `threads` intra-op threads, run on a thread of its own.
+// Seconds a stage-2 step in bf16 on `threads` intra-op threads (on the intra-op thread).
 double stage2Bf16Step(const dit::DitConfig& cfg, int64_t steps, int threads) {
   return presence::runtime::runWithIntraOpThreads(threads, [&] {
     auto weights = std::make_shared<dit::DitWeights>(dit::DitWeights::allocate(cfg, at::kCPU, at::kFloat, 1));
@@ -117,7 +117,7 @@ double stage2Bf16Step(const dit::DitConfig& cfg, int64_t steps, int threads) {
 std::string poolTable(const dit::DitConfig& cfg, int64_t steps, int threads) {
   char row[160];
   std::string table = "\n| stage2, bf16 autocast, " + std::to_string(threads) +
-                      " threads, on a thread of its own | s/step |\n|---|---|\n";
+                      " threads, on the intra-op thread | s/step |\n|---|---|\n";
   std::snprintf(row, sizeof row, "| no other OpenMP pool alive | %.3f |\n", stage2Bf16Step(cfg, steps, threads));
   table += row;
   std::atomic<int> phase{0};

@@ -14,14 +14,16 @@
 // workers spin far less before sleeping, so every small operator waits for a wake-up. The
 // executor's workers live as long as the process: two-thread nodes on two of them, one after the
 // other, left the later ones training bf16 about twice as slowly (docs/benchmarks.md, "One OpenMP
-// pool at a time"). A node's multi-threaded work therefore runs on a thread of its own, whose pool
-// ends with it.
+// pool at a time"). So all multi-threaded work runs on one long-lived thread, whose pool is the
+// only one. (A thread started and ended for each node's run frees its pool too, but oneDNN then
+// failed to create a bf16 kernel, std::bad_array_new_length, on the recipe's third such thread.)
 #pragma once
 
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
 
 #include <exception>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -54,15 +56,20 @@ class IntraOpThreads {
   bool changed_ = false;
 };
 
+/// Runs `task` on the process's one intra-op thread, started on first use and alive until the
+/// process ends, and waits for it; tasks from several callers run one after the other. On that
+/// thread itself it runs `task` at once.
+void runOnIntraOpThread(const std::function<void()>& task);
+
 /// Runs `work` with `threads` intra-op threads (0: LibTorch's setting) and returns its result.
-/// More than one: on a thread started for it, which takes the caller's LibTorch thread-local state
-/// (grad and inference mode) and whose OpenMP pool ends when it does; the caller waits, so `work`
-/// may use the caller's locals, and its exceptions reach the caller. One: on the calling thread,
-/// which a single thread leaves without a pool.
+/// More than one: on the intra-op thread (runOnIntraOpThread), with the caller's LibTorch
+/// thread-local state (grad and inference mode); the caller waits, so `work` may use the caller's
+/// locals, and its exceptions reach the caller. One: on the calling thread, which a single thread
+/// leaves without a pool.
 template <typename Work>
 auto runWithIntraOpThreads(int threads, Work&& work) -> std::invoke_result_t<Work&> {
   using Result = std::invoke_result_t<Work&>;
-  static_assert(!std::is_reference_v<Result>, "return a value: the thread that made it has ended");
+  static_assert(!std::is_reference_v<Result>, "return a value: it is made on another thread");
   if ((threads > 0 ? threads : at::get_num_threads()) <= 1) {
     const IntraOpThreads guard(threads);
     return work();
@@ -70,7 +77,7 @@ auto runWithIntraOpThreads(int threads, Work&& work) -> std::invoke_result_t<Wor
   const at::ThreadLocalState callerState;
   std::exception_ptr failure;
   [[maybe_unused]] std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>> result{};
-  std::thread([&] {
+  runOnIntraOpThread([&] {
     try {
       const at::ThreadLocalStateGuard state(callerState);
       const IntraOpThreads guard(threads);
@@ -81,7 +88,7 @@ auto runWithIntraOpThreads(int threads, Work&& work) -> std::invoke_result_t<Wor
     } catch (...) {
       failure = std::current_exception();
     }
-  }).join();
+  });
   if (failure) std::rethrow_exception(failure);
   if constexpr (!std::is_void_v<Result>) return std::move(*result);
 }
