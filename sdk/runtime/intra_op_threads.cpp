@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 
 namespace presence::runtime {
@@ -25,10 +26,15 @@ class IntraOpThread {
     std::mutex doneMutex;
     std::condition_variable doneSignal;
     bool done = false;
+    std::exception_ptr failure;  // an exception must not end the thread: it reaches the caller
     {
       const std::lock_guard lock(mutex_);
       queue_.push_back([&] {
-        task();  // tasks catch their own exceptions (runWithIntraOpThreads)
+        try {
+          task();
+        } catch (...) {
+          failure = std::current_exception();
+        }
         const std::lock_guard doneLock(doneMutex);
         done = true;
         doneSignal.notify_one();
@@ -37,6 +43,7 @@ class IntraOpThread {
     wake_.notify_one();
     std::unique_lock doneLock(doneMutex);
     doneSignal.wait(doneLock, [&] { return done; });
+    if (failure) std::rethrow_exception(failure);
   }
 
  private:

@@ -120,6 +120,8 @@ TEST(RunWithIntraOpThreads, RunsWithTheCountAndReturnsTheResult) {
 TEST(RunWithIntraOpThreads, TheCallersFailureAndGradModeCarryOver) {
   EXPECT_THROW(runWithIntraOpThreads(2, []() -> int { throw std::invalid_argument("bad crop_size"); }),
                std::invalid_argument);
+  EXPECT_THROW(runOnIntraOpThread([] { throw std::out_of_range("task"); }), std::out_of_range);
+  EXPECT_EQ(runWithIntraOpThreads(2, [] { return 5; }), 5) << "the intra-op thread survives a failed task";
   {
     const at::NoGradGuard noGrad;
     EXPECT_FALSE(runWithIntraOpThreads(2, [] { return at::GradMode::is_enabled(); }));

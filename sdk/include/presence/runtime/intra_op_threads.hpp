@@ -15,8 +15,8 @@
 // executor's workers live as long as the process: two-thread nodes on two of them, one after the
 // other, left the later ones training bf16 about twice as slowly (docs/benchmarks.md, "One OpenMP
 // pool at a time"). So all multi-threaded work runs on one long-lived thread, whose pool is the
-// only one. (A thread started and ended for each node's run frees its pool too, but oneDNN then
-// failed to create a bf16 kernel, std::bad_array_new_length, on the recipe's third such thread.)
+// only one. (A thread started and ended for each node's run frees its pool too, but in the recipe
+// oneDNN then failed to create a bf16 kernel on a later such thread: std::bad_array_new_length.)
 #pragma once
 
 #include <ATen/Parallel.h>
@@ -57,8 +57,8 @@ class IntraOpThreads {
 };
 
 /// Runs `task` on the process's one intra-op thread, started on first use and alive until the
-/// process ends, and waits for it; tasks from several callers run one after the other. On that
-/// thread itself it runs `task` at once.
+/// process ends, and waits for it; its exceptions reach the caller. Tasks from several callers
+/// run one after the other; on that thread itself `task` runs at once.
 void runOnIntraOpThread(const std::function<void()>& task);
 
 /// Runs `work` with `threads` intra-op threads (0: LibTorch's setting) and returns its result.
