@@ -631,8 +631,8 @@ TEST_F(TrainNodes, StageThreadsHoldForTheRunAndFloat32IsWarnedAbout) {
     FakeContext ctx = context("presence.train_stage1");
     ctx.link("model", model()).link("dataset", ds).set("tower", "video").set("iterations", 1);
     ctx.set("checkpoint_prefix", bf16 ? "threads_bf16" : "threads_f32").set("threads", before + 1).set("bf16", bf16);
-    // Where the trainer reports its steps: the count, on a thread of the node's own (no OpenMP pool
-    // outlives it on the caller's).
+    // Where the trainer reports its steps: the count, on the intra-op thread, not the caller's (which
+    // would keep an OpenMP pool for its life).
     std::vector<int> during;
     bool onTheCallersThread = false;
     ctx.onProgress = [&, caller = std::this_thread::get_id()](std::string_view message) {

@@ -51,6 +51,15 @@ training::TrainingBatch benchBatch(const dit::DitConfig& c) {
   return b;
 }
 
+// Seconds a step of `trainer` on the bench batch, after a warm-up step (allocations, autocast cache).
+double stepSeconds(training::Trainer& trainer, const dit::DitConfig& cfg, int64_t steps) {
+  auto source = training::cyclingBatchSource({benchBatch(cfg)});
+  trainer.trainStep(source);
+  const auto t = Clock::now();
+  for (int64_t s = 0; s < steps; ++s) trainer.trainStep(source);
+  return secondsSince(t) / static_cast<double>(steps);
+}
+
 // Seconds a step of a VAE trainer's run, the first step (allocations) left out.
 double vaeStepSeconds(const training::AutoencoderTrainResult& r) {
   const auto& h = r.history;
@@ -101,17 +110,13 @@ double stage2Bf16Step(const dit::DitConfig& cfg, int64_t steps, int threads) {
     o.steps = steps + 1;
     o.bf16Autocast = true;
     training::Trainer trainer(weights, o);
-    auto source = training::cyclingBatchSource({benchBatch(cfg)});
-    trainer.trainStep(source);
-    const auto t = Clock::now();
-    for (int64_t s = 0; s < steps; ++s) trainer.trainStep(source);
-    return secondsSince(t) / static_cast<double>(steps);
+    return stepSeconds(trainer, cfg, steps);
   });
 }
 
 // OpenMP keeps a pool of workers for each thread that ran more than one intra-op thread, while
-// that thread lives; once the pools hold more threads than there are cores, its workers sleep
-// between parallel regions instead of spinning. The same stage-2 step alone and while another
+// that thread lives; once the pools hold more threads than there are cores, its workers spin far
+// less before sleeping. The same stage-2 step alone and while another
 // live thread holds such a pool (an executor worker that ran an earlier node itself). Run before
 // the main thread opens a pool of its own.
 std::string poolTable(const dit::DitConfig& cfg, int64_t steps, int threads) {
@@ -163,11 +168,7 @@ int main(int argc, char** argv) {
       o.steps = steps + 1;
       o.bf16Autocast = bf16;
       training::Trainer trainer(weights, o);
-      auto source = training::cyclingBatchSource({benchBatch(cfg)});
-      trainer.trainStep(source);  // warm-up (allocations, autocast cache)
-      const auto t = Clock::now();
-      for (int64_t s = 0; s < steps; ++s) trainer.trainStep(source);
-      const double perStep = secondsSince(t) / static_cast<double>(steps);
+      const double perStep = stepSeconds(trainer, cfg, steps);
       // FLOPs: 6 x (parameters of each running tower) x (its tokens).
       double flops = 0, params = 0;
       for (const auto& n : weights->names()) {

@@ -22,7 +22,6 @@
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
 
-#include <exception>
 #include <functional>
 #include <optional>
 #include <thread>
@@ -75,21 +74,15 @@ auto runWithIntraOpThreads(int threads, Work&& work) -> std::invoke_result_t<Wor
     return work();
   }
   const at::ThreadLocalState callerState;
-  std::exception_ptr failure;
   [[maybe_unused]] std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>> result{};
   runOnIntraOpThread([&] {
-    try {
-      const at::ThreadLocalStateGuard state(callerState);
-      const IntraOpThreads guard(threads);
-      if constexpr (std::is_void_v<Result>)
-        work();
-      else
-        result.emplace(work());
-    } catch (...) {
-      failure = std::current_exception();
-    }
+    const at::ThreadLocalStateGuard state(callerState);
+    const IntraOpThreads guard(threads);
+    if constexpr (std::is_void_v<Result>)
+      work();
+    else
+      result.emplace(work());
   });
-  if (failure) std::rethrow_exception(failure);
   if constexpr (!std::is_void_v<Result>) return std::move(*result);
 }
 
